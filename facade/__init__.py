@@ -1,0 +1,1 @@
+"""keycloak-facade: five client auth APIs over one Keycloak realm."""

@@ -1,0 +1,482 @@
+"""The Keycloak gateway: the only module that speaks to Keycloak.
+
+Keycloak's plain dicts become :mod:`facade.core.models` values here and python-keycloak's errors
+become :mod:`facade.core.errors` here, by status code and OAuth error, and nowhere else.
+
+python-keycloak clients mutate shared headers while they send (``exchange_token`` swaps the
+Content-Type), so they are not safe to share between gunicorn threads: every thread gets its own
+admin client and token clients through :class:`threading.local`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import jwt
+import requests
+from keycloak import KeycloakAdmin, KeycloakOpenID
+from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+
+from facade.core.errors import (
+    AccountDisabled,
+    AlreadyExists,
+    FacadeError,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    NotFound,
+    Unavailable,
+)
+from facade.core.models import NewUser, TokenClaims, TokenSet, User
+from facade.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"  # noqa: S105
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
+#: Fields of a UserRepresentation that are not profile attributes.
+_BUILTIN_FIELDS = ("username", "email", "firstName", "lastName")
+
+
+class JwksCache:
+    """Signing keys of the realm, fetched once and again only for an unknown ``kid``.
+
+    Refetches are spaced by ``min_refetch_interval`` so that tokens with random ``kid`` values
+    cannot turn every request into a JWKS download.
+    """
+
+    def __init__(
+        self,
+        jwks_url: str,
+        timeout: float,
+        min_refetch_interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._url = jwks_url
+        self._timeout = timeout
+        self._min_interval = min_refetch_interval
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    def key_for(self, kid: str) -> jwt.PyJWK:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            key = self._keys.get(kid)
+            now = self._clock()
+            recently = self._fetched_at is not None and now - self._fetched_at < self._min_interval
+            if key is None and not recently:
+                self._keys = self._fetch()
+                self._fetched_at = now
+                key = self._keys.get(kid)
+        if key is None:
+            raise InvalidToken("unknown signing key")
+        return key
+
+    def _fetch(self) -> dict[str, jwt.PyJWK]:
+        try:
+            response = requests.get(self._url, timeout=self._timeout)
+            response.raise_for_status()
+            document = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise Unavailable("keycloak", "cannot fetch signing keys") from exc
+        keys: dict[str, jwt.PyJWK] = {}
+        for entry in document.get("keys", []):
+            if entry.get("use", "sig") != "sig" or "kid" not in entry:
+                continue
+            try:
+                keys[entry["kid"]] = jwt.PyJWK(entry)
+            except jwt.PyJWKError:
+                continue  # algorithms PyJWT cannot use (for example RSA-OAEP encryption keys)
+        return keys
+
+
+class KeycloakGateway:
+    """Keycloak admin and token APIs, typed and translated for the core."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._server = settings.keycloak_url.rstrip("/") + "/"
+        self._realm = settings.keycloak_realm
+        self._timeout = settings.keycloak_timeout
+        self._local = threading.local()
+        realm_url = f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_realm}"
+        self._realm_url = realm_url
+        self._jwks = JwksCache(f"{realm_url}/protocol/openid-connect/certs", self._timeout)
+
+    # --- clients, one set per thread -------------------------------------------------------
+
+    def _admin(self) -> KeycloakAdmin:
+        admin: KeycloakAdmin | None = getattr(self._local, "admin", None)
+        if admin is None:
+            admin = KeycloakAdmin(
+                server_url=self._server,
+                realm_name=self._realm,
+                client_id=self._settings.keycloak_client_id,
+                client_secret_key=self._settings.keycloak_client_secret,
+                timeout=int(self._timeout),
+            )
+            self._local.admin = admin
+        return admin
+
+    def _openid(self, contract: str) -> KeycloakOpenID:
+        clients: dict[str, KeycloakOpenID] | None = getattr(self._local, "openid", None)
+        if clients is None:
+            clients = self._local.openid = {}
+        client = clients.get(contract)
+        if client is None:
+            credentials = self._settings.client_for(contract)
+            client = KeycloakOpenID(
+                server_url=self._server,
+                realm_name=self._realm,
+                client_id=credentials.client_id,
+                client_secret_key=credentials.client_secret,
+                timeout=int(self._timeout),
+            )
+            clients[contract] = client
+        return client
+
+    def _service_openid(self) -> KeycloakOpenID:
+        client: KeycloakOpenID | None = getattr(self._local, "service", None)
+        if client is None:
+            client = KeycloakOpenID(
+                server_url=self._server,
+                realm_name=self._realm,
+                client_id=self._settings.keycloak_client_id,
+                client_secret_key=self._settings.keycloak_client_secret,
+                timeout=int(self._timeout),
+            )
+            self._local.service = client
+        return client
+
+    # --- users -----------------------------------------------------------------------------
+
+    def create_user(self, new_user: NewUser) -> str:
+        """Create the user with its password and attributes in one call: none exists without."""
+        payload: dict[str, Any] = {
+            "username": new_user.username,
+            "enabled": True,
+            "attributes": {k: [v] for k, v in new_user.attributes.items()},
+        }
+        if new_user.email:
+            payload["email"] = new_user.email
+            payload["emailVerified"] = new_user.email_verified
+        if new_user.first_name:
+            payload["firstName"] = new_user.first_name
+        if new_user.last_name:
+            payload["lastName"] = new_user.last_name
+        if new_user.password is not None:
+            payload["credentials"] = [
+                {"type": "password", "value": new_user.password, "temporary": False}
+            ]
+        with _translated("create user"):
+            return str(self._admin().create_user(payload))
+
+    def get_user(self, user_id: str) -> User | None:
+        try:
+            with _translated("get user"):
+                return _user_from(self._admin().get_user(user_id))
+        except NotFound:
+            return None
+
+    def find_by_username(self, username: str) -> User | None:
+        return self._first_exact({"username": username, "exact": "true"}, "username", username)
+
+    def find_by_email(self, email: str) -> User | None:
+        return self._first_exact({"email": email, "exact": "true"}, "email", email)
+
+    def find_by_attribute(self, name: str, value: str) -> list[User]:
+        """Exact attribute search; Keycloak scans without an index, so callers cache hits."""
+        with _translated("search users"):
+            found = self._admin().get_users({"q": f"{name}:{value}", "exact": "true"})
+        users = [_user_from(raw) for raw in found]
+        return [user for user in users if user.attr(name) == value]
+
+    def _first_exact(self, query: dict[str, str], field: str, value: str) -> User | None:
+        with _translated("search users"):
+            found = self._admin().get_users({**query, "max": 2})
+        for raw in found:
+            if str(raw.get(field, "")).lower() == value.lower():
+                return _user_from(raw)
+        return None
+
+    def update_user(
+        self,
+        user_id: str,
+        *,
+        username: str | None = None,
+        email: str | None = None,
+        attributes: Mapping[str, str | None] | None = None,
+        enabled: bool | None = None,
+    ) -> User:
+        """Read, merge and write back: Keycloak drops attributes missing from a PUT."""
+        admin = self._admin()
+        with _translated("update user"):
+            current = admin.get_user(user_id)
+            payload = {k: current[k] for k in (*_BUILTIN_FIELDS, "enabled") if k in current}
+            merged: dict[str, list[str]] = dict(current.get("attributes") or {})
+            for key, value in (attributes or {}).items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = [value]
+            payload["attributes"] = merged
+            if username is not None:
+                payload["username"] = username
+            if email is not None:
+                payload["email"] = email
+                payload["emailVerified"] = True
+            if enabled is not None:
+                payload["enabled"] = enabled
+            admin.update_user(user_id, payload)
+        return _user_from({**current, **payload})
+
+    def set_password(self, user_id: str, password: str) -> None:
+        with _translated("set password"):
+            self._admin().set_user_password(user_id, password, temporary=False)
+
+    def has_password(self, user_id: str) -> bool:
+        with _translated("read credentials"):
+            credentials = self._admin().get_credentials(user_id)
+        return any(c.get("type") == "password" for c in credentials)
+
+    def realm_roles(self, user_id: str) -> frozenset[str]:
+        with _translated("read roles"):
+            roles = self._admin().get_composite_realm_roles_of_user(user_id)
+        return frozenset(str(role["name"]) for role in roles)
+
+    def logout_all_sessions(self, user_id: str) -> None:
+        with _translated("logout user"):
+            self._admin().user_logout(user_id)
+
+    # --- tokens ----------------------------------------------------------------------------
+
+    def password_grant(self, contract: str, username: str, password: str) -> TokenSet:
+        with _translated("password grant"):
+            raw = self._openid(contract).token(username=username, password=password)
+        return _token_set_from(raw)
+
+    def exchange_for_user(self, contract: str, user_id: str) -> TokenSet:
+        """Tokens for a user the facade verified itself (SMS/email code, WeChat).
+
+        Legacy token exchange (V1) in two steps. Direct impersonation by the facade's service
+        client yields an access token with ``aud`` = the contract client but ``azp`` = the
+        facade, and a refresh token only the facade could use. So the contract client then
+        exchanges that token for its own: same user session, ``azp`` = the contract client,
+        a refresh token it refreshes and logs out with its own credentials, exactly like the
+        tokens of a password grant.
+        """
+        audience = self._settings.client_for(contract).client_id
+        with _translated("token exchange"):
+            impersonated = self._service_openid().exchange_token(
+                token=None,  # type: ignore[arg-type]  # direct impersonation has no subject token
+                audience=audience,
+                subject=user_id,
+                requested_token_type=ACCESS_TOKEN_TYPE,
+            )
+            raw = self._openid(contract).exchange_token(
+                token=impersonated["access_token"],
+                subject_token_type=ACCESS_TOKEN_TYPE,
+                requested_token_type=REFRESH_TOKEN_TYPE,
+            )
+        return _token_set_from(raw)
+
+    def refresh(self, contract: str, refresh_token: str) -> TokenSet:
+        with _translated("refresh"):
+            raw = self._openid(contract).refresh_token(refresh_token)
+        return _token_set_from(raw)
+
+    def logout(self, contract: str, refresh_token: str) -> None:
+        """End the Keycloak session the refresh token belongs to."""
+        with _translated("logout"):
+            self._openid(contract).logout(refresh_token)
+
+    def verify_access_token(self, contract: str, token: str) -> TokenClaims:
+        """Verify signature, issuer, expiry, type and that the contract's client issued it."""
+        return self._verify(contract, token, expected_type="Bearer")
+
+    def verify_refresh_token(self, contract: str, token: str) -> TokenClaims:
+        """Check a refresh token locally; Keycloak signs these with the realm's HMAC key.
+
+        We cannot check the HMAC signature, so this only reads the claims (subject, session,
+        client, expiry) for revocation bookkeeping; Keycloak remains the judge on refresh.
+        """
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed refresh token") from exc
+        if claims.get("typ") not in ("Refresh", "Offline"):
+            raise InvalidToken("not a refresh token")
+        return self._claims_for(contract, claims)
+
+    def _verify(self, contract: str, token: str, expected_type: str) -> TokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed token") from exc
+        kid = header.get("kid")
+        if not isinstance(kid, str) or header.get("alg") not in ("RS256", "ES256", "PS256"):
+            raise InvalidToken("unsupported token header")
+        key = self._jwks.key_for(kid)
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=[str(header["alg"])],
+                issuer=self._settings.issuer,
+                options={"require": ["exp", "iat", "sub", "iss"], "verify_aud": False},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("invalid token") from exc
+        if claims.get("typ") != expected_type:
+            raise InvalidToken("wrong token type")
+        return self._claims_for(contract, claims)
+
+    def _claims_for(self, contract: str, claims: Mapping[str, Any]) -> TokenClaims:
+        if claims.get("azp") != self._settings.client_for(contract).client_id:
+            raise InvalidToken("token issued to another client")
+        if claims.get("iss") != self._settings.issuer:
+            raise InvalidToken("token from another issuer")
+        if int(claims.get("exp", 0)) < time.time() - 5:
+            raise InvalidToken("token expired")
+        realm_access = claims.get("realm_access") or {}
+        return TokenClaims(
+            subject=str(claims.get("sub", "")),
+            client_id=str(claims["azp"]),
+            session_id=claims.get("sid"),
+            token_id=claims.get("jti"),
+            issued_at=int(claims.get("iat", 0)),
+            expires_at=int(claims["exp"]),
+            roles=frozenset(realm_access.get("roles", [])),
+        )
+
+    # --- health ----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Cheap readiness probe: the realm's public metadata answers."""
+        try:
+            response = requests.get(self._realm_url, timeout=min(self._timeout, 3.0))
+        except requests.RequestException as exc:
+            raise Unavailable("keycloak") from exc
+        if response.status_code != 200:
+            raise Unavailable("keycloak", f"realm answered {response.status_code}")
+
+
+# --- translation helpers ---------------------------------------------------------------------
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    """Turn python-keycloak and transport errors into the core's typed errors."""
+    try:
+        yield
+    except FacadeError:
+        raise
+    except KeycloakConnectionError as exc:
+        raise Unavailable("keycloak", f"{action}: cannot reach keycloak") from exc
+    except requests.RequestException as exc:
+        raise Unavailable("keycloak", f"{action}: cannot reach keycloak") from exc
+    except KeycloakError as exc:
+        raise _translate(action, exc) from exc
+
+
+def _translate(action: str, exc: KeycloakError) -> FacadeError:
+    status = exc.response_code or 0
+    body = _body_of(exc)
+    error = str(body.get("error", ""))
+    description = str(body.get("error_description") or body.get("errorMessage") or "")
+    message = str(body.get("message") or exc.error_message or "")
+    text = f"{error} {description} {message}".lower()
+
+    if status == 409:
+        for field in ("email", "username"):
+            if f"same {field}" in text:
+                return AlreadyExists(field)
+        return AlreadyExists("username")
+    if status == 404:
+        return NotFound("user")
+    if status in (400, 401) and error in ("invalid_grant", "invalid_token"):
+        if "disabled" in text or "temporarily" in text:
+            return AccountDisabled(description)
+        if "credentials" in text:
+            return InvalidCredentials()
+        return InvalidToken(description or "invalid token")
+    if status == 400 and body.get("field"):
+        return InvalidInput(str(body["field"]), str(description or "invalid value"))
+    if status == 400 and ("password" in text or "policy" in text):
+        return InvalidInput("password", description or message or "rejected by password policy")
+    if status == 401 and error == "unauthorized_client" or status == 401 and not error:
+        log.error("keycloak refused the facade's credentials during %s: %s", action, text)
+        return Unavailable("keycloak", f"{action}: facade client rejected by keycloak")
+    if status == 403:
+        log.error("keycloak forbade %s: %s", action, text)
+        return Unavailable("keycloak", f"{action}: forbidden by keycloak")
+    if status >= 500 or status == 0:
+        return Unavailable("keycloak", f"{action}: keycloak answered {status}")
+    log.warning("unexpected keycloak answer to %s: %s %s", action, status, text)
+    return Unavailable("keycloak", f"{action}: unexpected keycloak answer {status}")
+
+
+def _body_of(exc: KeycloakError) -> dict[str, Any]:
+    raw = exc.response_body
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, TypeError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _user_from(raw: Mapping[str, Any]) -> User:
+    attributes = {
+        key: str(values[0])
+        for key, values in (raw.get("attributes") or {}).items()
+        if isinstance(values, list) and values
+    }
+    return User(
+        id=str(raw["id"]),
+        username=str(raw.get("username", "")),
+        enabled=bool(raw.get("enabled", True)),
+        email=raw.get("email"),
+        email_verified=bool(raw.get("emailVerified", False)),
+        first_name=raw.get("firstName"),
+        last_name=raw.get("lastName"),
+        created_at_ms=int(raw.get("createdTimestamp") or 0),
+        attributes=attributes,
+    )
+
+
+def _token_set_from(raw: Mapping[str, Any]) -> TokenSet:
+    """Keycloak's token response; times come from the token itself, not from our clock."""
+    if "access_token" not in raw or "refresh_token" not in raw:
+        raise Unavailable("keycloak", "token response without access and refresh token")
+    access = str(raw["access_token"])
+    try:
+        claims = jwt.decode(access, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise Unavailable("keycloak", "keycloak issued an unreadable access token") from exc
+    issued_at = int(claims.get("iat") or time.time())
+    return TokenSet(
+        access_token=access,
+        refresh_token=str(raw["refresh_token"]),
+        expires_in=int(claims.get("exp", issued_at)) - issued_at,
+        refresh_expires_in=int(raw.get("refresh_expires_in", 0)),
+        issued_at=issued_at,
+        session_id=claims.get("sid") or raw.get("session_state"),
+    )

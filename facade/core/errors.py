@@ -1,0 +1,97 @@
+"""Typed errors raised by the core and its adapters; each contract renders them its own way.
+
+Errors are data: they carry what a contract needs to choose a status and a message (the field,
+the time to wait, the part that failed) and never a pre-rendered response.
+"""
+
+from __future__ import annotations
+
+
+class FacadeError(Exception):
+    """Base of every error a contract is expected to render."""
+
+    kind = "error"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.kind)
+        self.detail = detail or self.kind
+
+
+class InvalidInput(FacadeError):
+    """The request is malformed: not JSON, wrong type, missing or invalid field."""
+
+    kind = "invalid_input"
+
+    def __init__(self, field: str | None = None, reason: str = "invalid") -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+class AlreadyExists(FacadeError):
+    """Another user already holds a unique value (username, email, phone, wechat id)."""
+
+    kind = "already_exists"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} already exists")
+        self.field = field
+
+
+class NotFound(FacadeError):
+    """The user (or other subject) does not exist."""
+
+    kind = "not_found"
+
+    def __init__(self, what: str = "user") -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class InvalidCredentials(FacadeError):
+    """Wrong password, or no such user: deliberately indistinguishable to callers."""
+
+    kind = "invalid_credentials"
+
+
+class AccountDisabled(FacadeError):
+    """An operator disabled the user (or brute-force detection locked it)."""
+
+    kind = "account_disabled"
+
+
+class InvalidToken(FacadeError):
+    """A bearer or refresh token is missing, malformed, expired, revoked or foreign."""
+
+    kind = "invalid_token"
+
+    def __init__(self, reason: str = "invalid token") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RateLimited(FacadeError):
+    """Too many requests; ``retry_after`` seconds until the next one may pass."""
+
+    kind = "rate_limited"
+
+    def __init__(self, retry_after: int, rule: str = "") -> None:
+        super().__init__(f"rate limited{': ' + rule if rule else ''}")
+        self.retry_after = max(1, int(retry_after))
+        self.rule = rule
+
+
+class Unavailable(FacadeError):
+    """A backing service (keycloak, redis, sms, email, wechat) cannot be reached."""
+
+    kind = "unavailable"
+
+    def __init__(self, part: str, detail: str = "") -> None:
+        super().__init__(detail or f"{part} unavailable")
+        self.part = part
+
+
+class NotImplementedYet(FacadeError):
+    """An endpoint of a mounted contract whose issue has not landed yet."""
+
+    kind = "not_implemented"

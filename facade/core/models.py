@@ -1,0 +1,66 @@
+"""Frozen value objects passed between the core, its adapters and the contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class User:
+    """A Keycloak user as the core sees it: typed, with single-valued attributes."""
+
+    id: str
+    username: str
+    enabled: bool = True
+    email: str | None = None
+    email_verified: bool = False
+    first_name: str | None = None
+    last_name: str | None = None
+    created_at_ms: int = 0
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def attr(self, name: str) -> str | None:
+        return self.attributes.get(name)
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """What registration hands to the identity provider, created in one call."""
+
+    username: str
+    password: str | None = None
+    email: str | None = None
+    email_verified: bool = False
+    first_name: str | None = None
+    last_name: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """Tokens Keycloak issued for one user session of one contract client."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    issued_at: int
+    session_id: str | None = None
+
+    @property
+    def expires_at(self) -> int:
+        return self.issued_at + self.expires_in
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """The verified claims of an access or refresh token that the core relies on."""
+
+    subject: str
+    client_id: str
+    session_id: str | None
+    token_id: str | None
+    issued_at: int
+    expires_at: int
+    roles: frozenset[str] = frozenset()

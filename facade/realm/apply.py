@@ -1,0 +1,158 @@
+"""``facade realm apply``: bring a Keycloak realm in line with ``keycloak-realm/``, idempotently.
+
+A realm import creates the realm, its roles, clients and service account. It cannot carry what
+lives in the realm-management authorization server (fine-grained admin permissions v1), and it
+only ever runs once per realm, so this step:
+
+* creates the realm from the JSON when it does not exist (deployments without ``--import-realm``);
+* writes the declarative user profile (so attribute changes reach existing realms);
+* lets the facade's service client impersonate users and exchange tokens only for the five
+  contract clients (users ``impersonate`` permission plus each contract client's
+  ``token-exchange`` permission, both granted to one client policy naming the facade client).
+
+It runs with an administrator of the master realm and can run any number of times.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keycloak import KeycloakAdmin
+from keycloak.exceptions import raise_error_from_response
+
+log = logging.getLogger(__name__)
+
+REALM_DIR = Path(__file__).resolve().parents[2] / "keycloak-realm"
+POLICY_NAME = "facade-service-client"
+CONTRACT_CLIENTS = ("captcha", "vcode", "member", "customer", "account")
+
+
+@dataclass(frozen=True)
+class AdminLogin:
+    """Master-realm administrator used only by this step, never by the running facade."""
+
+    server_url: str
+    username: str
+    password: str
+    realm: str = "facade"
+    service_client_id: str = "facade"
+
+
+def load_realm(realm_dir: Path = REALM_DIR) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((realm_dir / "facade-realm.json").read_text("utf-8"))
+    return data
+
+
+def load_user_profile(realm_dir: Path = REALM_DIR) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((realm_dir / "user-profile.json").read_text("utf-8"))
+    return data
+
+
+def apply_realm(login: AdminLogin, realm_dir: Path = REALM_DIR) -> list[str]:
+    """Apply the realm; returns a line per change made, empty when nothing had to change."""
+    admin = KeycloakAdmin(
+        server_url=login.server_url.rstrip("/") + "/",
+        username=login.username,
+        password=login.password,
+        realm_name="master",
+        user_realm_name="master",
+    )
+    changes: list[str] = []
+    realm = load_realm(realm_dir)
+    realm["realm"] = login.realm
+    existing = {r["realm"] for r in admin.get_realms()}
+    if login.realm not in existing:
+        admin.create_realm(realm)
+        changes.append(f"created realm {login.realm}")
+    admin.change_current_realm(login.realm)
+
+    # Written every time: Keycloak adds defaults on read, so a comparison would never settle.
+    _put(admin, f"admin/realms/{login.realm}/users/profile", load_user_profile(realm_dir))
+
+    changes += _grant_impersonation(admin, login)
+    return changes
+
+
+def _grant_impersonation(admin: KeycloakAdmin, login: AdminLogin) -> list[str]:
+    changes: list[str] = []
+    realm = login.realm
+    management_id = admin.get_client_id("realm-management")
+    facade_id = admin.get_client_id(login.service_client_id)
+    if management_id is None or facade_id is None:
+        raise RuntimeError("realm lacks realm-management or the facade service client")
+
+    # Enabling permissions creates realm-management's authorization server: do it first.
+    users_perms = _put(
+        admin, f"admin/realms/{realm}/users-management-permissions", {"enabled": True}
+    )
+    policy_id = _ensure_client_policy(admin, management_id, facade_id, changes)
+    impersonate = users_perms["scopePermissions"]["impersonate"]
+    _ensure_policy_on(admin, management_id, impersonate, policy_id, "users.impersonate", changes)
+
+    for slug in CONTRACT_CLIENTS:
+        client_id = admin.get_client_id(slug)
+        if client_id is None:
+            raise RuntimeError(f"realm lacks the contract client {slug!r}")
+        perms = admin.update_client_management_permissions({"enabled": True}, client_id)
+        exchange = perms["scopePermissions"]["token-exchange"]
+        _ensure_policy_on(
+            admin, management_id, exchange, policy_id, f"{slug}.token-exchange", changes
+        )
+    return changes
+
+
+def _ensure_client_policy(
+    admin: KeycloakAdmin, management_id: str, facade_id: str, changes: list[str]
+) -> str:
+    for policy in admin.get_client_authz_client_policies(management_id):
+        if policy.get("name") == POLICY_NAME:
+            return str(policy["id"])
+    created = admin.create_client_authz_client_policy(
+        {
+            "name": POLICY_NAME,
+            "description": "The keycloak-facade service client",
+            "type": "client",
+            "logic": "POSITIVE",
+            "decisionStrategy": "UNANIMOUS",
+            "clients": [facade_id],
+        },
+        management_id,
+    )
+    changes.append(f"created client policy {POLICY_NAME}")
+    return str(created["id"])
+
+
+def _ensure_policy_on(
+    admin: KeycloakAdmin,
+    management_id: str,
+    permission_id: str,
+    policy_id: str,
+    label: str,
+    changes: list[str],
+) -> None:
+    associated = admin.get_client_authz_permission_associated_policies(
+        management_id, permission_id
+    )
+    if any(p.get("id") == policy_id for p in associated):
+        return
+    permission = admin.get_client_authz_scope_permission(management_id, permission_id)
+    resources = admin.get_client_authz_policy_resources(management_id, permission_id)
+    scopes = admin.get_client_authz_policy_scopes(management_id, permission_id)
+    payload = {
+        **permission,
+        "resources": [r["_id"] for r in resources],
+        "scopes": [s["id"] for s in scopes],
+        "policies": [*(p["id"] for p in associated), policy_id],
+    }
+    admin.update_client_authz_scope_permission(payload, management_id, permission_id)
+    changes.append(f"granted {label} to {POLICY_NAME}")
+
+
+def _put(admin: KeycloakAdmin, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    response = admin.connection.raw_put(path, data=json.dumps(payload))
+    result = raise_error_from_response(response, RuntimeError)  # type: ignore[arg-type]
+    return result if isinstance(result, dict) else {}

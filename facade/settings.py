@@ -1,0 +1,151 @@
+"""Settings read once from ``FACADE_*`` environment variables (12-factor).
+
+Everything tunable lives here so that no module reads the environment on its own and tests can
+build a :class:`Settings` by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+#: slug -> default mount prefix, from ``shared/contracts/README.md``.
+DEFAULT_PREFIXES: dict[str, str] = {
+    "captcha": "/captcha",
+    "vcode": "/vcode",
+    "member": "/api/v1",
+    "customer": "/api/app/customer/v1",
+    "account": "/account",
+}
+
+#: Used only in development mode, where the realm JSON carries the same dev-only values.
+DEV_SECRET = "dev-insecure-server-secret-change-me"  # noqa: S105
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the process must not start."""
+
+
+@dataclass(frozen=True)
+class ContractClient:
+    """The Keycloak client that issues one contract's tokens."""
+
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Frozen configuration of one facade process."""
+
+    env: Environment = "development"
+    secret: str = DEV_SECRET
+    keycloak_url: str = "http://127.0.0.1:8080"
+    keycloak_realm: str = "facade"
+    #: Issuer expected in tokens; differs from ``keycloak_url`` behind a public hostname.
+    keycloak_issuer: str | None = None
+    keycloak_client_id: str = "facade"
+    keycloak_client_secret: str = "dev-facade-secret"  # noqa: S105
+    keycloak_timeout: float = 10.0
+    contract_clients: Mapping[str, ContractClient] = field(default_factory=dict)
+    prefixes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIXES))
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "facade:"
+    trusted_proxies: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def issuer(self) -> str:
+        return self.keycloak_issuer or f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
+
+    def client_for(self, slug: str) -> ContractClient:
+        try:
+            return self.contract_clients[slug]
+        except KeyError:
+            raise SettingsError(f"no Keycloak client configured for contract {slug!r}") from None
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; production refuses insecure defaults."""
+        env_vars = os.environ if environ is None else environ
+
+        def get(name: str, default: str = "") -> str:
+            return env_vars.get(f"FACADE_{name}", default).strip()
+
+        env = get("ENV", "production")
+        if env not in ("development", "production"):
+            raise SettingsError("FACADE_ENV must be 'development' or 'production'")
+        development = env == "development"
+
+        secret = get("SECRET")
+        if not secret:
+            if not development:
+                raise SettingsError("FACADE_SECRET is required in production")
+            secret = DEV_SECRET
+        elif not development and len(secret) < 32:
+            raise SettingsError("FACADE_SECRET must be at least 32 characters in production")
+
+        mounted = [s.strip() for s in get("CONTRACTS", ",".join(DEFAULT_PREFIXES)).split(",")]
+        unknown = [s for s in mounted if s and s not in DEFAULT_PREFIXES]
+        if unknown:
+            raise SettingsError(f"FACADE_CONTRACTS names unknown contracts: {unknown}")
+        prefixes = {
+            slug: _normalise_prefix(get(f"{slug.upper()}_PREFIX", DEFAULT_PREFIXES[slug]))
+            for slug in mounted
+            if slug
+        }
+
+        clients: dict[str, ContractClient] = {}
+        for slug in prefixes:
+            client_secret = get(f"{slug.upper()}_CLIENT_SECRET")
+            if not client_secret:
+                if not development:
+                    raise SettingsError(f"FACADE_{slug.upper()}_CLIENT_SECRET is required")
+                client_secret = f"dev-{slug}-secret"
+            clients[slug] = ContractClient(get(f"{slug.upper()}_CLIENT_ID", slug), client_secret)
+
+        service_secret = get("KEYCLOAK_CLIENT_SECRET")
+        if not service_secret:
+            if not development:
+                raise SettingsError("FACADE_KEYCLOAK_CLIENT_SECRET is required in production")
+            service_secret = "dev-facade-secret"  # noqa: S105
+
+        proxies = tuple(p.strip() for p in get("TRUSTED_PROXIES").split(",") if p.strip())
+        return cls(
+            env=env,  # type: ignore[arg-type]
+            secret=secret,
+            keycloak_url=get("KEYCLOAK_URL", "http://127.0.0.1:8080").rstrip("/"),
+            keycloak_realm=get("KEYCLOAK_REALM", "facade"),
+            keycloak_issuer=get("KEYCLOAK_ISSUER") or None,
+            keycloak_client_id=get("KEYCLOAK_CLIENT_ID", "facade"),
+            keycloak_client_secret=service_secret,
+            keycloak_timeout=float(get("KEYCLOAK_TIMEOUT", "10")),
+            contract_clients=clients,
+            prefixes=prefixes,
+            redis_url=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_prefix=get("REDIS_PREFIX", "facade:"),
+            trusted_proxies=proxies,
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+            wechat_api_base=get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
+            wechat_appid=get("WECHAT_APPID"),
+            wechat_secret=get("WECHAT_SECRET"),
+        )
+
+
+def _normalise_prefix(prefix: str) -> str:
+    prefix = "/" + prefix.strip("/")
+    return "" if prefix == "/" else prefix
