@@ -67,7 +67,9 @@ class Settings:
 
     @property
     def issuer(self) -> str:
-        return self.keycloak_issuer or f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
+        return (
+            self.keycloak_issuer or f"{self.keycloak_url.rstrip('/')}/realms/{self.keycloak_realm}"
+        )
 
     def client_for(self, slug: str) -> ContractClient:
         try:

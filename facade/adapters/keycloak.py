@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import jwt
 import requests
@@ -38,9 +38,6 @@ from facade.settings import Settings
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"  # noqa: S105
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
 #: Fields of a UserRepresentation that are not profile attributes.
@@ -420,7 +417,7 @@ def _translate(action: str, exc: KeycloakError) -> FacadeError:
         return InvalidInput(str(body["field"]), str(description or "invalid value"))
     if status == 400 and ("password" in text or "policy" in text):
         return InvalidInput("password", description or message or "rejected by password policy")
-    if status == 401 and error == "unauthorized_client" or status == 401 and not error:
+    if (status == 401 and error == "unauthorized_client") or (status == 401 and not error):
         log.error("keycloak refused the facade's credentials during %s: %s", action, text)
         return Unavailable("keycloak", f"{action}: facade client rejected by keycloak")
     if status == 403:

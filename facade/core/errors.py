@@ -95,3 +95,26 @@ class NotImplementedYet(FacadeError):
     """An endpoint of a mounted contract whose issue has not landed yet."""
 
     kind = "not_implemented"
+
+
+class CodeRejected(FacadeError):
+    """A verification code did not verify: ``wrong``, ``expired`` (or never sent), or
+    ``too_many_tries`` (burned; a new one must be requested)."""
+
+    kind = "code_rejected"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"verification code {reason}")
+        self.reason = reason
+
+
+class DeliveryFailed(FacadeError):
+    """No provider delivered the message: ``provider_down``, ``throttled`` or
+    ``target_rejected``. No usable code is left behind."""
+
+    kind = "delivery_failed"
+
+    def __init__(self, channel: str, reason: str, detail: str = "") -> None:
+        super().__init__(detail or f"{channel} delivery failed: {reason}")
+        self.channel = channel
+        self.reason = reason

@@ -134,9 +134,7 @@ def _ensure_policy_on(
     label: str,
     changes: list[str],
 ) -> None:
-    associated = admin.get_client_authz_permission_associated_policies(
-        management_id, permission_id
-    )
+    associated = admin.get_client_authz_permission_associated_policies(management_id, permission_id)
     if any(p.get("id") == policy_id for p in associated):
         return
     permission = admin.get_client_authz_scope_permission(management_id, permission_id)

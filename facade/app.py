@@ -1,0 +1,67 @@
+"""The Falcon application: ``create_app(settings)`` for tests, ``get_app()`` for gunicorn."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import falcon
+
+from facade.adapters import redis_store
+from facade.bootstrap import Services, build_services
+from facade.contracts import load_contract
+from facade.contracts.base import Contract
+from facade.http.errors import ContractErrorHandler
+from facade.http.health import Liveness, Readiness
+from facade.http.middleware import RequestContext, parse_networks
+from facade.settings import DEV_SECRET, Settings, SettingsError
+
+
+def create_app(settings: Settings, services: Services | None = None) -> falcon.App:
+    """Build the app from settings; ``services`` lets tests pass their own collaborators."""
+    if not settings.is_development and settings.secret == DEV_SECRET:
+        raise SettingsError("production mode refuses the development server secret")
+    services = services or build_services(settings)
+    app = falcon.App(middleware=[RequestContext(parse_networks(settings.trusted_proxies))])
+    app.req_options.strip_url_path_trailing_slash = True
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    )
+
+    app.add_route("/healthz", Liveness())
+    app.add_route(
+        "/readyz",
+        Readiness(
+            {
+                "keycloak": services.identity.ping,
+                "redis": lambda: redis_store.ping(services.redis),
+            }
+        ),
+    )
+
+    mounts: list[tuple[str, Contract]] = []
+    for slug, prefix in settings.prefixes.items():
+        contract = load_contract(slug)
+        contract.mount(app, prefix, services)
+        mounts.append((prefix, contract))
+
+    handler = ContractErrorHandler(mounts)
+    app.add_error_handler((falcon.HTTPError, Exception), handler)
+    return app
+
+
+def configure_logging(level: str) -> None:
+    """One JSON-friendly line per record on stderr (gunicorn collects it)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def get_app() -> falcon.App:
+    """Entry point for gunicorn (``facade.app:get_app()``); reads the environment."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,42 @@
+"""The ``account`` contract (account.md): parse, call the core once, render."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import falcon
+
+from facade.contracts.account.render import render_error
+from facade.contracts.stubs import mount_not_yet
+from facade.http.rendering import Rendered
+
+if TYPE_CHECKING:
+    from facade.bootstrap import Services
+
+ROUTES = (
+    "/register",
+    "/send-code",
+    "/check-username",
+    "/login",
+    "/phone-login",
+    "/complete-registration",
+    "/users/me",
+    "/users/me/password",
+    "/users/me/username",
+    "/users/me/set-password",
+    "/users/me/has-password",
+    "/logout",
+)
+
+
+class AccountContract:
+    slug = "account"
+
+    def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
+        mount_not_yet(app, prefix, ROUTES)
+
+    def render_error(self, error: Exception) -> Rendered:
+        return render_error(error)
+
+
+contract = AccountContract()

@@ -1,0 +1,31 @@
+"""What every contract adapter provides to the app: its routes and its way of rendering errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import falcon
+
+from facade.http.rendering import Rendered
+
+if TYPE_CHECKING:
+    from facade.bootstrap import Services
+
+
+class Contract(Protocol):
+    """One client app's documented API, mounted at a prefix over the shared core."""
+
+    slug: str
+
+    def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
+        """Add this contract's routes under ``prefix``."""
+
+    def render_error(self, error: Exception) -> Rendered:
+        """Status, body and headers for any error raised while serving this contract."""
+
+
+def http_status_of(error: Exception) -> int:
+    """The numeric status of a Falcon HTTP error, 500 for anything unexpected."""
+    if isinstance(error, falcon.HTTPError):
+        return int(error.status_code)
+    return 500

@@ -1,0 +1,29 @@
+"""The ``vcode`` contract (vcode.md): parse, call the core once, render."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import falcon
+
+from facade.contracts.stubs import mount_not_yet
+from facade.contracts.vcode.render import render_error
+from facade.http.rendering import Rendered
+
+if TYPE_CHECKING:
+    from facade.bootstrap import Services
+
+ROUTES = ("/auth/verification-code", "/auth/login/code", "/auth/register", "/auth/login")
+
+
+class VcodeContract:
+    slug = "vcode"
+
+    def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
+        mount_not_yet(app, prefix, ROUTES)
+
+    def render_error(self, error: Exception) -> Rendered:
+        return render_error(error)
+
+
+contract = VcodeContract()

@@ -1,0 +1,50 @@
+"""The one error handler: the contract mounted at the request's path renders every error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import falcon
+
+from facade.contracts.base import Contract, http_status_of
+from facade.core.errors import FacadeError
+
+log = logging.getLogger(__name__)
+
+
+class ContractErrorHandler:
+    """Finds the contract by longest matching prefix and lets it choose status and body.
+
+    Matching by prefix (not by the matched resource) also covers errors raised before routing,
+    such as an unknown path under a contract's prefix, which must still be in its format.
+    """
+
+    def __init__(self, mounts: Iterable[tuple[str, Contract]]) -> None:
+        self._mounts = sorted(mounts, key=lambda mount: len(mount[0]), reverse=True)
+
+    def contract_for(self, path: str) -> Contract | None:
+        for prefix, contract in self._mounts:
+            if prefix == "" or path == prefix or path.startswith(prefix + "/"):
+                return contract
+        return None
+
+    def __call__(
+        self, req: falcon.Request, resp: falcon.Response, error: Exception, params: Any
+    ) -> None:
+        if not isinstance(error, FacadeError | falcon.HTTPError):
+            log.exception(
+                "unhandled error", extra={"request_id": getattr(req.context, "request_id", "")}
+            )
+        contract = self.contract_for(req.path)
+        if contract is None:
+            status = http_status_of(error)
+            resp.status = status
+            resp.media = {"error": falcon.code_to_http_status(status)}
+            return
+        rendered = contract.render_error(error)
+        resp.status = rendered.status
+        resp.media = rendered.body
+        for name, value in rendered.headers.items():
+            resp.set_header(name, value)

@@ -1,0 +1,163 @@
+"""``facade stack up|down``: the whole development stack on this machine, without Docker.
+
+Redis, Keycloak (realm imported, then ``realm apply``) and the facade under gunicorn, all on
+loopback, started in the background; ``up`` returns once every part answers and ``down`` stops
+what ``up`` started (and nothing else: a Redis that was already running is left alone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from facade.realm.apply import AdminLogin, apply_realm
+from facade.stack.keycloak import KEYCLOAK_VERSION, KeycloakServer, find_java_home, java_major
+from facade.stack.processes import RedisServer, port_open, stop_process
+
+REPO = Path(__file__).resolve().parents[2]
+FACADE_PORT = 8000
+KEYCLOAK_PORT = 8080
+KEYCLOAK_MANAGEMENT_PORT = 9000
+REDIS_PORT = 6379
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "admin"  # noqa: S105  # development-only bootstrap administrator
+
+
+def state_dir() -> Path:
+    path = Path(os.environ.get("FACADE_STACK_DIR") or REPO / ".stack")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _pids_file() -> Path:
+    return state_dir() / "pids.json"
+
+
+def _read_pids() -> dict[str, int]:
+    try:
+        data: dict[str, int] = json.loads(_pids_file().read_text())
+        return data
+    except (OSError, ValueError):
+        return {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def facade_environment() -> dict[str, str]:
+    """The development settings of the stack's facade; a developer's own FACADE_* still win."""
+    defaults = {
+        "FACADE_ENV": "development",
+        "FACADE_KEYCLOAK_URL": f"http://127.0.0.1:{KEYCLOAK_PORT}",
+        "FACADE_REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+        "FACADE_TRUSTED_PROXIES": "127.0.0.1",
+        "FACADE_BIND": f"127.0.0.1:{FACADE_PORT}",
+    }
+    return {**os.environ, **{k: v for k, v in defaults.items() if k not in os.environ}}
+
+
+def up() -> int:
+    started = time.monotonic()
+    pids = {name: pid for name, pid in _read_pids().items() if _alive(pid)}
+    if pids:
+        print(f"stack already running ({', '.join(sorted(pids))}); `facade stack down` first")
+        _print_urls()
+        return 0
+    state = state_dir()
+    java_home = find_java_home()
+    print(f"Keycloak {KEYCLOAK_VERSION} on JDK {java_major(java_home)} ({java_home})", flush=True)
+
+    if port_open(REDIS_PORT):
+        print(f"Redis already answers on {REDIS_PORT}: using it", flush=True)
+    else:
+        redis_server = RedisServer(state / "redis", port=REDIS_PORT, persistent=True)
+        redis_server.start()
+        redis_server.wait_ready()
+        assert redis_server.process is not None
+        pids["redis"] = redis_server.process.pid
+    _write(pids)
+
+    keycloak = KeycloakServer(
+        workdir=state,
+        http_port=KEYCLOAK_PORT,
+        management_port=KEYCLOAK_MANAGEMENT_PORT,
+        admin_username=ADMIN_USER,
+        admin_password=ADMIN_PASSWORD,
+        persistent=True,
+    )
+    keycloak.start()
+    assert keycloak.process is not None
+    pids["keycloak"] = keycloak.process.pid
+    _write(pids)
+    keycloak.wait_ready()
+    for change in apply_realm(AdminLogin(keycloak.url, ADMIN_USER, ADMIN_PASSWORD)):
+        print(f"realm: {change}", flush=True)
+
+    with (state / "facade.log").open("ab") as log:
+        facade = subprocess.Popen(
+            [sys.executable, "-m", "facade.cli", "serve"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=facade_environment(),
+            cwd=REPO,
+            start_new_session=True,
+        )
+    pids["facade"] = facade.pid
+    _write(pids)
+    _wait_http(f"http://127.0.0.1:{FACADE_PORT}/readyz", facade, state / "facade.log")
+    print(f"stack ready in {time.monotonic() - started:.1f}s")
+    _print_urls()
+    return 0
+
+
+def down() -> int:
+    pids = _read_pids()
+    for name in ("facade", "keycloak", "redis"):
+        pid = pids.get(name)
+        if pid and _alive(pid):
+            print(f"stopping {name} ({pid})", flush=True)
+            stop_process(pid)
+    _pids_file().unlink(missing_ok=True)
+    return 0
+
+
+def _write(pids: dict[str, int]) -> None:
+    _pids_file().write_text(json.dumps(pids))
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} never came up: the process exited; see {log}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s; see {log}")
+
+
+def _print_urls() -> None:
+    print(
+        "\n"
+        f"  facade            http://127.0.0.1:{FACADE_PORT}  (readyz: /readyz)\n"
+        f"  keycloak admin    http://127.0.0.1:{KEYCLOAK_PORT}/admin/master/console/#/facade"
+        f"  ({ADMIN_USER} / {ADMIN_PASSWORD}, development only)\n"
+        f"  redis             redis://127.0.0.1:{REDIS_PORT}/0\n"
+        f"  logs              {state_dir()}/*.log\n"
+        "  stop with         facade stack down\n",
+        flush=True,
+    )

@@ -1,0 +1,143 @@
+"""The realm as imported from keycloak-realm/ and completed by ``facade realm apply``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from keycloak import KeycloakAdmin
+
+from facade.adapters.keycloak import KeycloakGateway
+from facade.core.models import NewUser
+from facade.realm.apply import AdminLogin, apply_realm, load_user_profile
+from tests.conftest import random_phone, random_username
+
+CONTRACT_ATTRIBUTES = {
+    "phone_number": "13800138000",
+    "phone_number_verified": "true",
+    "nickname": "用户138****8000",
+    "avatar": "https://example.com/avatar.jpg",
+    "gender": "2",
+    "member_level_id": "3",
+    "points": "1500",
+    "is_verified": "true",
+    "uid": "424242",
+    "invite_code": "ABC123",
+    "invited_by": "8d1c1f0e-0000-4000-8000-000000000000",
+    "wechat_openid": "oAbCdEfGh123",
+    "wechat_unionid": "uAbCdEfGh456",
+}
+
+
+@pytest.fixture(scope="module")
+def admin(keycloak) -> KeycloakAdmin:
+    return KeycloakAdmin(
+        server_url=keycloak.url + "/",
+        username=keycloak.admin_user,
+        password=keycloak.admin_password,
+        realm_name="facade",
+        user_realm_name="master",
+    )
+
+
+def test_realm_has_zh_cn_default_and_brute_force_detection(admin):
+    realm = admin.get_realm("facade")
+    assert realm["internationalizationEnabled"] is True
+    assert realm["defaultLocale"] == "zh-CN"
+    assert set(realm["supportedLocales"]) == {"zh-CN", "en"}
+    assert realm["bruteForceProtected"] is True
+
+
+def test_user_profile_declares_every_contract_attribute(admin):
+    profile = admin.connection.raw_get("admin/realms/facade/users/profile").json()
+    declared = {attribute["name"] for attribute in profile["attributes"]}
+    assert set(CONTRACT_ATTRIBUTES) <= declared
+    assert profile.get("unmanagedAttributePolicy") in (None, "DISABLED")
+
+
+def test_every_declared_attribute_round_trips_through_keycloak(gateway: KeycloakGateway):
+    attributes = {**CONTRACT_ATTRIBUTES, "phone_number": random_phone()}
+    user_id = gateway.create_user(
+        NewUser(username=random_username(), password="Secret123", attributes=attributes)
+    )
+    stored = gateway.get_user(user_id)
+    assert stored is not None
+    assert dict(stored.attributes) == attributes
+
+
+def test_undeclared_attribute_is_dropped_by_keycloak(gateway: KeycloakGateway):
+    user_id = gateway.create_user(
+        NewUser(username=random_username(), attributes={"not_declared": "x", "nickname": "n"})
+    )
+    stored = gateway.get_user(user_id)
+    assert stored is not None
+    assert "not_declared" not in stored.attributes
+    assert stored.attr("nickname") == "n"
+
+
+def test_users_cannot_edit_admin_only_attributes():
+    profile = load_user_profile()
+    by_name = {attribute["name"]: attribute for attribute in profile["attributes"]}
+    for name in (
+        "phone_number",
+        "member_level_id",
+        "points",
+        "uid",
+        "invite_code",
+        "wechat_openid",
+    ):
+        assert by_name[name]["permissions"]["edit"] == ["admin"], name
+    for name in ("nickname", "avatar", "gender"):
+        assert "user" in by_name[name]["permissions"]["edit"], name
+
+
+def test_profile_validation_rejects_a_malformed_phone(gateway: KeycloakGateway):
+    from facade.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        gateway.create_user(
+            NewUser(username=random_username(), attributes={"phone_number": "12345"})
+        )
+
+
+def test_roles_and_contract_clients(admin):
+    roles = {role["name"] for role in admin.get_realm_roles()}
+    assert {"user", "admin"} <= roles
+    default_role = admin.get_realm_role("default-roles-facade")
+    composites = admin.connection.raw_get(
+        f"admin/realms/facade/roles-by-id/{default_role['id']}/composites"
+    ).json()
+    assert "user" in {role["name"] for role in composites}
+    lifespans = {}
+    for slug in ("captcha", "vcode", "member", "customer", "account"):
+        (client,) = [c for c in admin.get_clients() if c["clientId"] == slug]
+        assert client["directAccessGrantsEnabled"] is True
+        assert client["publicClient"] is False
+        lifespans[slug] = int(client["attributes"]["access.token.lifespan"])
+        assert int(client["attributes"]["client.session.idle.timeout"]) >= 30 * 24 * 3600
+    assert lifespans["vcode"] == 86400
+    assert lifespans["member"] == 7200
+    assert lifespans["customer"] == 86400
+
+
+def test_realm_apply_is_idempotent(keycloak):
+    login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
+    assert apply_realm(login) == []
+
+
+def test_service_account_cannot_exchange_for_clients_outside_the_contracts(keycloak, gateway):
+    user_id = gateway.create_user(NewUser(username=random_username(), password="Secret123"))
+    response = requests.post(
+        f"{keycloak.url}/realms/facade/protocol/openid-connect/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "client_id": "facade",
+            "client_secret": "dev-facade-secret",
+            "requested_subject": user_id,
+            "audience": "admin-cli",
+        },
+        timeout=10,
+    )
+    assert response.status_code in (400, 403), response.text
+    assert "access_token" not in json.loads(response.text)
