@@ -57,6 +57,10 @@ class Settings:
     redis_prefix: str = "facade:"
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
+    #: Seconds a user read from Keycloak may be served from Redis (0: always read Keycloak).
+    profile_cache_ttl: float = 2.0
+    #: Seconds a logout is remembered: at least the longest access-token lifespan of a contract.
+    revocation_ttl: int = 86400 + 300
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_appid: str = ""
     wechat_secret: str = ""
@@ -142,6 +146,8 @@ class Settings:
             redis_prefix=get("REDIS_PREFIX", "facade:"),
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
+            profile_cache_ttl=float(get("PROFILE_CACHE_TTL", "2")),
+            revocation_ttl=int(get("REVOCATION_TTL", str(86400 + 300))),
             wechat_api_base=get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
             wechat_appid=get("WECHAT_APPID"),
             wechat_secret=get("WECHAT_SECRET"),

@@ -254,6 +254,43 @@ class KeycloakGateway:
             roles = self._admin().get_composite_realm_roles_of_user(user_id)
         return frozenset(str(role["name"]) for role in roles)
 
+    def all_attribute_values(self, name: str, page_size: int = 500) -> list[str]:
+        """Every user's value of one attribute: a full scan, for rare recovery work only."""
+        values: list[str] = []
+        first = 0
+        admin = self._admin()
+        with _translated("scan users"):
+            while True:
+                page = admin.get_users(
+                    {"first": first, "max": page_size, "briefRepresentation": "false"}
+                )
+                if not page:
+                    return values
+                for raw in page:
+                    found = (raw.get("attributes") or {}).get(name) or []
+                    values.extend(str(v) for v in found)
+                if len(page) < page_size:
+                    return values
+                first += page_size
+
+    def end_session(self, session_id: str) -> None:
+        """End one user session by id (when only an access token is at hand)."""
+        admin = self._admin()
+        with _translated("end session"):
+            response = admin.connection.raw_delete(
+                f"admin/realms/{self._realm}/sessions/{session_id}"
+            )
+            if response.status_code not in (204, 404):
+                raise KeycloakError(
+                    error_message=response.text,
+                    response_code=response.status_code,
+                    response_body=response.content,
+                )
+
+    def session_ids(self, user_id: str) -> list[str]:
+        with _translated("list sessions"):
+            return [str(session["id"]) for session in self._admin().get_sessions(user_id)]
+
     def logout_all_sessions(self, user_id: str) -> None:
         with _translated("logout user"):
             self._admin().user_logout(user_id)

@@ -118,3 +118,21 @@ class DeliveryFailed(FacadeError):
         super().__init__(detail or f"{channel} delivery failed: {reason}")
         self.channel = channel
         self.reason = reason
+
+
+class ExternalAuthRejected(FacadeError):
+    """An outside identity provider (WeChat) answered but would not vouch for the user.
+
+    Distinct from :class:`Unavailable`: the provider is up and refused this code or this user, so
+    the client must start its sign-in again rather than wait for a service to return. ``reason``
+    is a stable identifier (``invalid_code``, ``code_used``, ``throttled``, ``user_blocked``,
+    ``misconfigured``, ``rejected``) and ``code`` the provider's own error code, for support.
+    """
+
+    kind = "external_auth_rejected"
+
+    def __init__(self, provider: str, code: str, reason: str) -> None:
+        super().__init__(f"{provider} rejected the sign-in: {reason} ({code})")
+        self.provider = provider
+        self.code = code
+        self.reason = reason

@@ -64,3 +64,32 @@ class TokenClaims:
     issued_at: int
     expires_at: int
     roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a verified, unrevoked access token."""
+
+    user: User
+    claims: TokenClaims
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A successful sign-in: who, and the tokens of the new session."""
+
+    user: User
+    tokens: TokenSet
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a contract asks to register; phone and email arrive in canonical form."""
+
+    username: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    password: str | None = None
+    phone_verified: bool = False
+    email_verified: bool = False
+    attributes: Mapping[str, str] = field(default_factory=dict)

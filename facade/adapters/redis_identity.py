@@ -1,0 +1,153 @@
+"""Redis side of the identity core: user index, unique claims, uid counter, cache, revocations."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+
+import redis
+
+from facade.adapters.redis_keys import RedisKeys
+from facade.adapters.redis_store import redis_errors
+from facade.core.models import User
+
+# Increment only a counter that exists: a missing one means Redis lost it, and the caller must
+# seed it from Keycloak before any number is handed out again.
+_INCR_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
+return false
+"""
+# Raise the counter to at least ARGV[1], never lower it.
+_SEED = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+"""
+# Release only the claims this owner holds.
+_RELEASE = """
+local released = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key); released = released + 1 end
+end
+return released
+"""
+
+
+class RedisUserIndex:
+    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+        self._redis = client
+        self._keys = keys
+
+    def get(self, attribute: str, value: str) -> str | None:
+        with redis_errors("user index"):
+            found = self._redis.get(self._keys.user_index(attribute, value))
+        return found.decode() if found else None
+
+    def put(self, attribute: str, value: str, user_id: str) -> None:
+        with redis_errors("user index"):
+            self._redis.set(self._keys.user_index(attribute, value), user_id)
+
+    def drop(self, attribute: str, value: str) -> None:
+        with redis_errors("user index"):
+            self._redis.delete(self._keys.user_index(attribute, value))
+
+
+class RedisUniqueClaims:
+    """SET NX claims with an expiry, so that a crashed request cannot hold one forever."""
+
+    def __init__(self, client: redis.Redis, keys: RedisKeys, ttl_ms: int = 15_000) -> None:
+        self._redis = client
+        self._keys = keys
+        self._ttl_ms = ttl_ms
+        self._release = client.register_script(_RELEASE)
+
+    def acquire(self, names: list[str], owner: str, wait_seconds: float) -> bool:
+        """Claim every name or none; names are taken in sorted order to avoid deadlocks."""
+        deadline = time.monotonic() + wait_seconds
+        ordered = sorted(set(names))
+        held: list[str] = []
+        with redis_errors("unique claims"):
+            for name in ordered:
+                key = self._keys.unique_claim(name)
+                while not self._redis.set(key, owner, nx=True, px=self._ttl_ms):
+                    if time.monotonic() >= deadline:
+                        self.release(held, owner)
+                        return False
+                    time.sleep(0.01)
+                held.append(name)
+        return True
+
+    def release(self, names: list[str], owner: str) -> None:
+        if not names:
+            return
+        with redis_errors("unique claims"):
+            self._release(keys=[self._keys.unique_claim(n) for n in names], args=[owner])
+
+
+class RedisUidCounter:
+    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+        self._key = keys.uid_counter()
+        self._redis = client
+        self._incr = client.register_script(_INCR_IF_EXISTS)
+        self._seed = client.register_script(_SEED)
+
+    def next(self) -> int | None:
+        with redis_errors("uid counter"):
+            value = self._incr(keys=[self._key])
+        return int(value) if value is not None else None
+
+    def seed(self, at_least: int) -> None:
+        with redis_errors("uid counter"):
+            self._seed(keys=[self._key], args=[at_least])
+
+
+class RedisProfileCache:
+    def __init__(self, client: redis.Redis, keys: RedisKeys, ttl_seconds: float) -> None:
+        self._redis = client
+        self._keys = keys
+        self._ttl_ms = int(ttl_seconds * 1000)
+
+    def get(self, user_id: str) -> User | None:
+        if self._ttl_ms <= 0:
+            return None
+        with redis_errors("profile cache"):
+            raw = self._redis.get(self._keys.profile(user_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return User(**data)
+
+    def put(self, user: User) -> None:
+        if self._ttl_ms <= 0:
+            return
+        data = {**asdict(user), "attributes": dict(user.attributes)}
+        with redis_errors("profile cache"):
+            self._redis.set(self._keys.profile(user.id), json.dumps(data), px=self._ttl_ms)
+
+    def drop(self, user_id: str) -> None:
+        with redis_errors("profile cache"):
+            self._redis.delete(self._keys.profile(user_id))
+
+
+class RedisRevocations:
+    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+        self._redis = client
+        self._keys = keys
+
+    def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
+        with redis_errors("revocations"):
+            self._redis.set(self._keys.revoked_session(session_id), b"1", ex=max(1, ttl_seconds))
+
+    def session_revoked(self, session_id: str) -> bool:
+        with redis_errors("revocations"):
+            return bool(self._redis.exists(self._keys.revoked_session(session_id)))
+
+    def set_not_before(self, user_id: str, timestamp: int, ttl_seconds: int) -> None:
+        with redis_errors("revocations"):
+            self._redis.set(self._keys.not_before(user_id), timestamp, ex=max(1, ttl_seconds))
+
+    def not_before(self, user_id: str) -> int:
+        with redis_errors("revocations"):
+            raw = self._redis.get(self._keys.not_before(user_id))
+        return int(raw) if raw else 0

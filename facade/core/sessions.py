@@ -1,0 +1,98 @@
+"""Sign-in, refresh, authentication and logout, the same for every contract.
+
+Keycloak issues and refreshes the tokens; the facade adds what local token verification alone
+cannot give: a logged-out session's tokens are refused by every contract at once (a revocation
+record in Redis for as long as its tokens can live), and tokens of a user whose password was
+reset or who was disabled by an operator stop working.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from facade.core.errors import AccountDisabled, InvalidCredentials, InvalidToken
+from facade.core.models import Principal, SignIn, TokenClaims, TokenSet, User
+from facade.core.ports import IdentityProvider, Revocations
+from facade.core.users import UserDirectory
+
+
+class Sessions:
+    def __init__(
+        self,
+        identity: IdentityProvider,
+        directory: UserDirectory,
+        revocations: Revocations,
+        revocation_ttl: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._identity = identity
+        self._directory = directory
+        self._revocations = revocations
+        self._revocation_ttl = revocation_ttl
+        self._clock = clock
+
+    def sign_in_password(
+        self, contract: str, login: str, password: str, canonical_phone: str | None = None
+    ) -> SignIn:
+        """Password sign-in by username, email or phone (canonical form from the caller)."""
+        user = self._directory.find_by_login(login, canonical_phone)
+        if user is None:
+            raise InvalidCredentials()
+        if not user.enabled:
+            raise AccountDisabled("account disabled")
+        tokens = self._identity.password_grant(contract, user.username, password)
+        return SignIn(user, tokens)
+
+    def sign_in_verified(self, contract: str, user: User) -> TokenSet:
+        """Tokens for a user whose phone, email or WeChat the facade has just verified."""
+        current = self._directory.get(user.id, fresh=True)
+        if current is None:
+            raise InvalidCredentials()
+        if not current.enabled:
+            raise AccountDisabled("account disabled")
+        return self._identity.exchange_for_user(contract, user.id)
+
+    def refresh(self, contract: str, refresh_token: str) -> TokenSet:
+        claims = self._identity.verify_refresh_token(contract, refresh_token)
+        self._refuse_revoked(claims)
+        user = self._directory.get(claims.subject, fresh=True)
+        if user is None or not user.enabled:
+            raise InvalidToken("account disabled or gone")
+        return self._identity.refresh(contract, refresh_token)
+
+    def authenticate(self, contract: str, access_token: str) -> Principal:
+        """The user behind a bearer token of this contract, or a typed refusal."""
+        claims = self._identity.verify_access_token(contract, access_token)
+        self._refuse_revoked(claims)
+        user = self._directory.get(claims.subject)
+        if user is None:
+            raise InvalidToken("user no longer exists")
+        if not user.enabled:
+            raise InvalidToken("account disabled")
+        return Principal(user, claims)
+
+    def logout(self, contract: str, claims: TokenClaims, refresh_token: str | None = None) -> None:
+        """Refuse the session's tokens everywhere at once, then end it in Keycloak."""
+        if claims.session_id:
+            self._revocations.revoke_session(claims.session_id, self._revocation_ttl)
+            if refresh_token:
+                self._identity.logout(contract, refresh_token)
+            else:
+                self._identity.end_session(claims.session_id)
+
+    def revoke_all(self, user_id: str) -> None:
+        """Refuse every token issued to the user until now (password reset).
+
+        Each current session is revoked by id; the not-before time (whole seconds, like
+        ``iat``) also catches a session that starts while this runs.
+        """
+        for session_id in self._identity.session_ids(user_id):
+            self._revocations.revoke_session(session_id, self._revocation_ttl)
+        self._revocations.set_not_before(user_id, int(self._clock()), self._revocation_ttl)
+
+    def _refuse_revoked(self, claims: TokenClaims) -> None:
+        if claims.session_id and self._revocations.session_revoked(claims.session_id):
+            raise InvalidToken("session ended")
+        if claims.issued_at < self._revocations.not_before(claims.subject):
+            raise InvalidToken("token revoked")
