@@ -12,6 +12,8 @@ from facade.adapters import redis_store
 from facade.bootstrap import Services, build_services
 from facade.contracts import load_contract
 from facade.contracts.base import Contract
+from facade.http.dev_outbox import mount_dev_outbox
+from facade.http.dev_wechat import mount_dev_wechat
 from facade.http.errors import ContractErrorHandler
 from facade.http.health import Liveness, Readiness
 from facade.http.middleware import RequestContext, parse_networks
@@ -22,6 +24,8 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     """Build the app from settings; ``services`` lets tests pass their own collaborators."""
     if not settings.is_development and settings.secret == DEV_SECRET:
         raise SettingsError("production mode refuses the development server secret")
+    if not settings.is_development:
+        require_real_senders(settings)
     services = services or build_services(settings)
     app = falcon.App(middleware=[RequestContext(parse_networks(settings.trusted_proxies))])
     app.req_options.strip_url_path_trailing_slash = True
@@ -40,6 +44,10 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
         ),
     )
 
+    if settings.is_development:
+        mount_dev_wechat(app, settings)
+        mount_dev_outbox(app, services.outbox)
+
     mounts: list[tuple[str, Contract]] = []
     for slug, prefix in settings.prefixes.items():
         contract = load_contract(slug)
@@ -49,6 +57,18 @@ def create_app(settings: Settings, services: Services | None = None) -> falcon.A
     handler = ContractErrorHandler(mounts)
     app.add_error_handler((falcon.HTTPError, Exception), handler)
     return app
+
+
+def require_real_senders(settings: Settings) -> None:
+    """Production refuses to start when a mounted contract needs a channel (its ``channels``)
+    that no real provider serves: its users could never receive a code."""
+    for slug in settings.prefixes:
+        for channel in getattr(load_contract(slug), "channels", ("sms",)):
+            if not settings.delivery.has_real_sender(channel):
+                raise SettingsError(
+                    f"contract {slug!r} sends codes by {channel}, but no {channel} provider is "
+                    "configured (FACADE_SMS_PROVIDERS or FACADE_SMTP_HOST)"
+                )
 
 
 def configure_logging(level: str) -> None:

@@ -11,6 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from facade.core.limits import RateRule
+from facade.settings_codes import (
+    CodeSettings,
+    DeliverySettings,
+    default_rate_limits,
+    parse_codes,
+    parse_delivery,
+    parse_rate_limits,
+)
+
 Environment = Literal["development", "production"]
 
 #: slug -> default mount prefix, from ``shared/contracts/README.md``.
@@ -61,9 +71,14 @@ class Settings:
     profile_cache_ttl: float = 2.0
     #: Seconds a logout is remembered: at least the longest access-token lifespan of a contract.
     revocation_ttl: int = 86400 + 300
+    #: Verification codes, rate limits and code delivery (see facade/settings_codes.py).
+    codes: CodeSettings = field(default_factory=CodeSettings)
+    rate_limits: Mapping[str, tuple[RateRule, ...]] = field(default_factory=default_rate_limits)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_appid: str = ""
     wechat_secret: str = ""
+    wechat_timeout: float = 5.0
 
     @property
     def is_development(self) -> bool:
@@ -131,6 +146,12 @@ class Settings:
             service_secret = "dev-facade-secret"  # noqa: S105
 
         proxies = tuple(p.strip() for p in get("TRUSTED_PROXIES").split(",") if p.strip())
+        try:
+            codes = parse_codes(env_vars, list(DEFAULT_PREFIXES))
+            rate_limits = parse_rate_limits(env_vars, list(DEFAULT_PREFIXES))
+            delivery = parse_delivery(env_vars)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             env=env,  # type: ignore[arg-type]
             secret=secret,
@@ -148,9 +169,13 @@ class Settings:
             log_level=get("LOG_LEVEL", "INFO").upper(),
             profile_cache_ttl=float(get("PROFILE_CACHE_TTL", "2")),
             revocation_ttl=int(get("REVOCATION_TTL", str(86400 + 300))),
+            codes=codes,
+            rate_limits=rate_limits,
+            delivery=delivery,
             wechat_api_base=get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
             wechat_appid=get("WECHAT_APPID"),
             wechat_secret=get("WECHAT_SECRET"),
+            wechat_timeout=float(get("WECHAT_TIMEOUT", "5")),
         )
 
 

@@ -12,7 +12,16 @@ import redis
 from facade.adapters.keycloak import KeycloakGateway
 from facade.app import create_app
 from facade.settings import Settings
+from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET, StandinServer, WechatStandin
 from tests import harness
+from tests.standins.fixtures import (  # noqa: F401 - fixtures for any test that asks for them
+    aliyun,
+    aliyun_server,
+    smtp,
+    smtp_server,
+    tencent,
+    tencent_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +46,10 @@ def redis_prefix() -> str:
 
 @pytest.fixture
 def settings(
-    keycloak: harness.RunningKeycloak, redis_server: harness.RedisServer, redis_prefix: str
+    keycloak: harness.RunningKeycloak,
+    redis_server: harness.RedisServer,
+    redis_prefix: str,
+    wechat_standin: StandinServer,
 ) -> Settings:
     return Settings.from_env(
         {
@@ -46,6 +58,9 @@ def settings(
             "FACADE_REDIS_URL": redis_server.url,
             "FACADE_REDIS_PREFIX": redis_prefix,
             "FACADE_TRUSTED_PROXIES": "127.0.0.1",
+            "FACADE_WECHAT_API_BASE": wechat_standin.url,
+            "FACADE_WECHAT_APPID": DEV_APPID,
+            "FACADE_WECHAT_SECRET": DEV_SECRET,
         }
     )
 
@@ -73,3 +88,19 @@ def random_phone() -> str:
 
 def random_username(prefix: str = "t") -> str:
     return f"{prefix}{secrets.token_hex(6)}"
+
+
+@pytest.fixture(scope="session")
+def wechat_standin() -> Iterator[StandinServer]:
+    """WeChat's code2Session, served locally for the session; ``settings`` points at it."""
+    server = harness.start_wechat_standin()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wechat(wechat_standin: StandinServer) -> Iterator[WechatStandin]:
+    """The stand-in's state: ``mint(openid=..., unionid=...)`` codes, ``fail_next(45011)``,
+    ``advance(301)`` its clock. Faults a test leaves unconsumed are cleared after it."""
+    yield wechat_standin.standin
+    wechat_standin.standin.clear_faults()

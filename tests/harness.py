@@ -15,6 +15,7 @@ from typing import Protocol
 from facade.realm.apply import AdminLogin, apply_realm
 from facade.stack.keycloak import KEYCLOAK_VERSION, REALM_DIR, KeycloakServer
 from facade.stack.processes import RedisServer, free_port
+from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET, StandinServer, WechatStandin
 
 ADMIN_USER = os.environ.get("FACADE_TEST_KEYCLOAK_ADMIN", "admin")
 ADMIN_PASSWORD = os.environ.get("FACADE_TEST_KEYCLOAK_ADMIN_PASSWORD", "admin")
@@ -89,3 +90,8 @@ def _keycloak_container() -> RunningKeycloak:  # pragma: no cover - needs a Dock
     container.with_command("start-dev --import-realm --health-enabled=true")
     container.start()
     return RunningKeycloak(container.get_url(), container.username, container.password, container)
+
+
+def start_wechat_standin() -> StandinServer:
+    """The WeChat stand-in on a free port, in this process, so tests can reach its state."""
+    return StandinServer(WechatStandin({DEV_APPID: DEV_SECRET})).start()

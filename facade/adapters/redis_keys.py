@@ -39,3 +39,23 @@ class RedisKeys:
     def profile(self, user_id: str) -> str:
         """A user as last read from Keycloak, kept for a few seconds."""
         return self.key("profile", user_id)
+
+    def code(self, contract: str, purpose: str, target: str) -> str:
+        """The HMAC and tries of one scope's live code, until it expires or is used."""
+        return self.key("code", contract, purpose, target)
+
+    def code_resend(self, contract: str, target: str) -> str:
+        """Held for the resend interval after a code went to a target."""
+        return self.key("code-sent", contract, target)
+
+    def code_daily(self, contract: str, target: str) -> str:
+        """Codes sent to a target today (China Standard Time); expires at midnight."""
+        return self.key("code-day", contract, target)
+
+    def rate(self, group: str, rule: str, subject: str) -> str:
+        """The sliding-window log of one rate rule for one IP, target or pair."""
+        return self.key("rate", group, rule, subject)
+
+    def dev_outbox(self, target: str) -> str:
+        """Development mode only: the latest messages sent to one target."""
+        return self.key("dev", "outbox", target)

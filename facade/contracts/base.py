@@ -16,12 +16,19 @@ class Contract(Protocol):
     """One client app's documented API, mounted at a prefix over the shared core."""
 
     slug: str
+    #: Channels (``"sms"``, ``"email"``) its codes go by; production refuses to start without a
+    #: real sender for each (a contract that declares none is taken to need ``("sms",)``).
+    channels: tuple[str, ...]
 
     def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
         """Add this contract's routes under ``prefix``."""
 
-    def render_error(self, error: Exception) -> Rendered:
-        """Status, body and headers for any error raised while serving this contract."""
+    def render_error(self, error: Exception, route: str | None) -> Rendered:
+        """Status, body and headers for any error raised while serving this contract.
+
+        ``route`` is the matched route template below the prefix (``/auth/login/sms``), or
+        None before routing; documents that word one error differently per endpoint need it.
+        """
 
 
 def http_status_of(error: Exception) -> int:

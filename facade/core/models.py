@@ -93,3 +93,20 @@ class Registration:
     phone_verified: bool = False
     email_verified: bool = False
     attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifiedSignIn:
+    """A sign-in by a code or WeChat: ``is_new_user`` when this very call registered the user."""
+
+    user: User
+    tokens: TokenSet
+    is_new_user: bool
+
+
+@dataclass(frozen=True)
+class ExternalIdentity:
+    """Who an outside provider (WeChat) vouches for; ``unionid`` spans a developer's apps."""
+
+    openid: str
+    unionid: str | None = None

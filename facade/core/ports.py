@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from facade.core.models import NewUser, TokenClaims, TokenSet, User
+from facade.core.models import ExternalIdentity, NewUser, TokenClaims, TokenSet, User
 
 
 class IdentityProvider(Protocol):
@@ -110,3 +110,17 @@ class Revocations(Protocol):
     def set_not_before(self, user_id: str, timestamp: int, ttl_seconds: int) -> None: ...
 
     def not_before(self, user_id: str) -> int: ...
+
+
+class CodeVerifier(Protocol):
+    """Checks and consumes a verification code; raises ``CodeRejected`` unless it is right."""
+
+    def verify(
+        self, contract: str, purposes: str | tuple[str, ...], target: str, code: str
+    ) -> None: ...
+
+
+class WechatSessions(Protocol):
+    """WeChat's ``code2Session``: a ``wx.login`` code for the user's openid and unionid."""
+
+    def code_to_session(self, js_code: str) -> ExternalIdentity: ...

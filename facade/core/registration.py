@@ -97,6 +97,29 @@ class Registrar:
             return user
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def ensure_identifiers(self, user: User) -> User:
+        """Give a user made elsewhere (the admin console, say) its uid and invite code once."""
+        if user.attr("uid") and user.attr("invite_code"):
+            return user
+        owner = uuid.uuid4().hex
+        name = f"identifiers:{user.id}"
+        if not self._claims.acquire([name], owner, self._claim_wait):
+            raise Unavailable("redis", "user is busy; retry")
+        try:
+            current = self._identity.get_user(user.id) or user
+            missing: dict[str, str | None] = {}
+            if not current.attr("uid"):
+                missing["uid"] = str(self.next_uid())
+            if not current.attr("invite_code"):
+                missing["invite_code"] = self._invite_codes()
+            if not missing:
+                return current
+            updated = self._identity.update_user(user.id, attributes=missing)
+            self._directory.remember(updated)
+            return updated
+        finally:
+            self._claims.release([name], owner)
+
     def next_uid(self) -> int:
         """Never reused; after Redis lost its counter, resume above Keycloak's highest uid."""
         uid = self._uids.next()

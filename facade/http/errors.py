@@ -25,10 +25,21 @@ class ContractErrorHandler:
         self._mounts = sorted(mounts, key=lambda mount: len(mount[0]), reverse=True)
 
     def contract_for(self, path: str) -> Contract | None:
+        mount = self._mount_for(path)
+        return mount[1] if mount else None
+
+    def _mount_for(self, path: str) -> tuple[str, Contract] | None:
         for prefix, contract in self._mounts:
             if prefix == "" or path == prefix or path.startswith(prefix + "/"):
-                return contract
+                return prefix, contract
         return None
+
+    def _route_below(self, req: falcon.Request) -> str | None:
+        template = req.uri_template
+        mount = self._mount_for(req.path)
+        if not template or mount is None:
+            return None
+        return template[len(mount[0]) :] if template.startswith(mount[0]) else template
 
     def __call__(
         self, req: falcon.Request, resp: falcon.Response, error: Exception, params: Any
@@ -43,7 +54,7 @@ class ContractErrorHandler:
             resp.status = status
             resp.media = {"error": falcon.code_to_http_status(status)}
             return
-        rendered = contract.render_error(error)
+        rendered = contract.render_error(error, self._route_below(req))
         resp.status = rendered.status
         resp.media = rendered.body
         for name, value in rendered.headers.items():

@@ -1,8 +1,9 @@
 """``facade stack up|down``: the whole development stack on this machine, without Docker.
 
-Redis, Keycloak (realm imported, then ``realm apply``) and the facade under gunicorn, all on
-loopback, started in the background; ``up`` returns once every part answers and ``down`` stops
-what ``up`` started (and nothing else: a Redis that was already running is left alone).
+Redis, Keycloak (realm imported, then ``realm apply``), a WeChat stand-in (mini-program login
+without a mini-program) and the facade under gunicorn, all on loopback, started in the
+background; ``up`` returns once every part answers and ``down`` stops what ``up`` started (and
+nothing else: a Redis or stand-in that was already running is left alone).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import requests
 
 from facade.realm.apply import AdminLogin, apply_realm
 from facade.stack.keycloak import KEYCLOAK_VERSION, KeycloakServer, find_java_home, java_major
-from facade.stack.processes import RedisServer, port_open, stop_process
+from facade.stack.processes import RedisServer, WechatStandinProcess, port_open, stop_process
+from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
 FACADE_PORT = 8000
 KEYCLOAK_PORT = 8080
 KEYCLOAK_MANAGEMENT_PORT = 9000
 REDIS_PORT = 6379
+WECHAT_PORT = 8090
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin"  # noqa: S105  # development-only bootstrap administrator
 
@@ -63,6 +66,9 @@ def facade_environment() -> dict[str, str]:
         "FACADE_REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
         "FACADE_TRUSTED_PROXIES": "127.0.0.1",
         "FACADE_BIND": f"127.0.0.1:{FACADE_PORT}",
+        "FACADE_WECHAT_API_BASE": f"http://127.0.0.1:{WECHAT_PORT}",
+        "FACADE_WECHAT_APPID": DEV_APPID,
+        "FACADE_WECHAT_SECRET": DEV_SECRET,
     }
     return {**os.environ, **{k: v for k, v in defaults.items() if k not in os.environ}}
 
@@ -104,12 +110,20 @@ def up() -> int:
     for change in apply_realm(AdminLogin(keycloak.url, ADMIN_USER, ADMIN_PASSWORD)):
         print(f"realm: {change}", flush=True)
 
+    environment = facade_environment()
+    wechat = start_wechat_standin(
+        state, WECHAT_PORT, environment["FACADE_WECHAT_APPID"], environment["FACADE_WECHAT_SECRET"]
+    )
+    if wechat is not None and wechat.process is not None:
+        pids["wechat"] = wechat.process.pid
+        _write(pids)
+
     with (state / "facade.log").open("ab") as log:
         facade = subprocess.Popen(
             [sys.executable, "-m", "facade.cli", "serve"],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=facade_environment(),
+            env=environment,
             cwd=REPO,
             start_new_session=True,
         )
@@ -123,13 +137,32 @@ def up() -> int:
 
 def down() -> int:
     pids = _read_pids()
-    for name in ("facade", "keycloak", "redis"):
+    for name in ("facade", "wechat", "keycloak", "redis"):
         pid = pids.get(name)
         if pid and _alive(pid):
             print(f"stopping {name} ({pid})", flush=True)
             stop_process(pid)
     _pids_file().unlink(missing_ok=True)
     return 0
+
+
+def start_wechat_standin(
+    state: Path, port: int, appid: str, secret: str
+) -> WechatStandinProcess | None:
+    """Start the WeChat stand-in, or None when one for this appid already answers on ``port``."""
+    standin = WechatStandinProcess(state, port=port, appid=appid, secret=secret)
+    if port_open(port):
+        if standin.answers():
+            print(f"WeChat stand-in already answers on {port}: using it", flush=True)
+            return None
+        raise RuntimeError(f"port {port} is taken by something that is not the WeChat stand-in")
+    standin.start()
+    try:
+        standin.wait_ready()
+    except Exception:
+        standin.stop()
+        raise
+    return standin
 
 
 def _write(pids: dict[str, int]) -> None:
@@ -157,6 +190,8 @@ def _print_urls() -> None:
         f"  keycloak admin    http://127.0.0.1:{KEYCLOAK_PORT}/admin/master/console/#/facade"
         f"  ({ADMIN_USER} / {ADMIN_PASSWORD}, development only)\n"
         f"  redis             redis://127.0.0.1:{REDIS_PORT}/0\n"
+        f"  wechat stand-in   http://127.0.0.1:{WECHAT_PORT}"
+        f"  (codes: POST http://127.0.0.1:{FACADE_PORT}/_dev/wechat/codes)\n"
         f"  logs              {state_dir()}/*.log\n"
         "  stop with         facade stack down\n",
         flush=True,

@@ -7,11 +7,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+import requests
 
 
 def free_port() -> int:
@@ -98,6 +100,61 @@ class RedisServer:
             except redis.RedisError:
                 time.sleep(0.1)
         raise TimeoutError(f"Redis not ready on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process.pid)
+            self.process = None
+
+
+@dataclass
+class WechatStandinProcess:
+    """The WeChat stand-in (``facade.stack.wechat_standin``) as a background process.
+
+    Appid and secret go through the environment, not the command line, so that ``ps`` does not
+    show the secret.
+    """
+
+    workdir: Path
+    port: int
+    appid: str
+    secret: str
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def answers(self) -> bool:
+        """Whether a stand-in for this appid already answers on the port."""
+        try:
+            response = requests.get(f"{self.url}/_standin/health", timeout=1)
+            return response.status_code == 200 and self.appid in response.json().get("appids", [])
+        except (requests.RequestException, ValueError):
+            return False
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "FACADE_WECHAT_APPID": self.appid, "FACADE_WECHAT_SECRET": self.secret}
+        with (self.workdir / "wechat.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "facade.stack.wechat_standin", "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=Path(__file__).resolve().parents[2],
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"the WeChat stand-in exited with {self.process.returncode}")
+            if self.answers():
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"WeChat stand-in not ready on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -277,3 +277,14 @@ def test_profile_updates_are_visible_at_once_and_operator_edits_within_the_cache
     operator.update_user(user.id, raw)
     time.sleep(0.6)
     assert services.users.get(user.id).attr("nickname") == "by-operator"
+
+
+def test_a_user_created_in_the_admin_console_gets_a_uid_and_invite_code_once(services, operator):
+    user_id = operator.create_user({"username": random_username(), "enabled": True})
+    user = services.users.get(user_id)
+    assert user.attr("uid") is None
+    first = services.registrar.ensure_identifiers(user)
+    second = services.registrar.ensure_identifiers(services.users.get(user_id, fresh=True))
+    assert first.attr("uid") == second.attr("uid") is not None
+    assert first.attr("invite_code") == second.attr("invite_code") is not None
+    assert services.users.find_by_uid(int(first.attr("uid"))).id == user_id

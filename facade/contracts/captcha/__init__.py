@@ -18,11 +18,13 @@ ROUTES = ("/auth/send_captcha", "/auth/register", "/auth/login", "/auth/refresh"
 
 class CaptchaContract:
     slug = "captcha"
+    #: Channels its codes go by; production refuses to start without a sender for each.
+    channels = ("sms", "email")
 
     def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
         mount_not_yet(app, prefix, ROUTES)
 
-    def render_error(self, error: Exception) -> Rendered:
+    def render_error(self, error: Exception, route: str | None) -> Rendered:
         return render_error(error)
 
 

@@ -25,11 +25,13 @@ ROUTES = (
 
 class CustomerContract:
     slug = "customer"
+    #: Channels its codes go by; production refuses to start without a sender for each.
+    channels = ("sms",)
 
     def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
         mount_not_yet(app, prefix, ROUTES)
 
-    def render_error(self, error: Exception) -> Rendered:
+    def render_error(self, error: Exception, route: str | None) -> Rendered:
         return render_error(error)
 
 

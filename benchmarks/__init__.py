@@ -1,0 +1,1 @@
+"""Small, rerunnable benchmarks: ``python -m benchmarks.<name>``."""

@@ -1,0 +1,127 @@
+"""Verification codes in Redis: every read-modify-write is one Lua script, hence atomic.
+
+A code is a hash ``{h: HMAC, t: tries, m: max tries}`` with the policy's TTL. A burned code
+(tries used up) stays until its TTL so that later checks say ``too_many_tries`` rather than
+``expired``. The resend interval is a key held for the interval (a true "since the last send",
+which a fixed window would not give); the daily cap is a counter that expires at the next
+midnight in China Standard Time, the day users and SMS providers count in. Both are scoped to
+(contract, target) across purposes, so switching purpose does not bypass them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis
+
+from facade.adapters.redis_keys import RedisKeys
+from facade.adapters.redis_store import redis_errors
+from facade.core.codes import CheckResult, CodeScope, Reservation
+from facade.core.errors import RateLimited
+from facade.core.limits import CodePolicy
+
+#: UTC+8, no daylight saving: the calendar day of the daily cap.
+DAY_UTC_OFFSET_SECONDS = 8 * 3600
+
+# KEYS: resend marker, daily counter. ARGV: interval ms, daily cap, utc offset s, token.
+# Returns {"ok", 0} or {rule, milliseconds to wait}.
+_RESERVE = """
+local wait = redis.call('PTTL', KEYS[1])
+if wait > 0 then return {'resend_interval', wait} end
+local now = redis.call('TIME')
+local offset = tonumber(ARGV[3])
+local midnight = (math.floor((tonumber(now[1]) + offset) / 86400) + 1) * 86400 - offset
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+if used >= tonumber(ARGV[2]) then
+  return {'daily_cap', (midnight - tonumber(now[1])) * 1000 - math.floor(tonumber(now[2]) / 1000)}
+end
+if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[1]) end
+if redis.call('INCR', KEYS[2]) == 1 then redis.call('EXPIREAT', KEYS[2], midnight) end
+return {'ok', 0}
+"""
+
+# KEYS: resend marker, daily counter. ARGV: the reservation's token.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+return 0
+"""
+
+# KEYS: code records in order of preference. ARGV: the submitted code's HMAC for each.
+_CHECK = """
+local burned = false
+for i, key in ipairs(KEYS) do
+  local record = redis.call('HMGET', key, 'h', 't', 'm')
+  if record[1] then
+    local tries = tonumber(record[2] or '0')
+    local most = tonumber(record[3] or '1')
+    if tries < most then
+      if record[1] == ARGV[i] then
+        redis.call('DEL', key)
+        return 'ok'
+      end
+      if redis.call('HINCRBY', key, 't', 1) >= most then return 'too_many_tries' end
+      return 'wrong'
+    end
+    burned = true
+  end
+end
+if burned then return 'too_many_tries' end
+return 'expired'
+"""
+
+
+def _seconds(milliseconds: int) -> int:
+    return max(1, -(-int(milliseconds) // 1000))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisCodeStore:
+    """:class:`facade.core.codes.CodeStore` on one Redis shared by every facade process."""
+
+    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+        self._client = client
+        self._keys = keys
+        self._reserve = client.register_script(_RESERVE)
+        self._release = client.register_script(_RELEASE)
+        self._check = client.register_script(_CHECK)
+
+    def reserve(self, contract: str, target: str, policy: CodePolicy, token: str) -> Reservation:
+        keys = [self._keys.code_resend(contract, target), self._keys.code_daily(contract, target)]
+        args: list[str | int] = [
+            policy.resend_interval * 1000,
+            policy.daily_cap,
+            DAY_UTC_OFFSET_SECONDS,
+            token,
+        ]
+        with redis_errors("reserve code"):
+            rule, wait = self._reserve(keys=keys, args=args)
+        if _text(rule) != "ok":
+            raise RateLimited(_seconds(wait), _text(rule))
+        return Reservation(contract, target, token)
+
+    def release(self, reservation: Reservation) -> None:
+        keys = [
+            self._keys.code_resend(reservation.contract, reservation.target),
+            self._keys.code_daily(reservation.contract, reservation.target),
+        ]
+        with redis_errors("release code"):
+            self._release(keys=keys, args=[reservation.token])
+
+    def save(self, scope: CodeScope, code_hash: str, policy: CodePolicy) -> None:
+        key = self._keys.code(scope.contract, scope.purpose, scope.target)
+        with redis_errors("save code"):
+            pipe = self._client.pipeline(transaction=True)
+            pipe.delete(key)
+            pipe.hset(key, mapping={"h": code_hash, "t": 0, "m": policy.max_tries})
+            pipe.expire(key, policy.ttl)
+            pipe.execute()
+
+    def check(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> CheckResult:
+        keys = [self._keys.code(s.contract, s.purpose, s.target) for s in scopes]
+        with redis_errors("check code"):
+            result = self._check(keys=keys, args=list(code_hashes))
+        return CheckResult(_text(result))

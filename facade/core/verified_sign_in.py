@@ -1,0 +1,119 @@
+"""Sign-in of users the facade verifies itself: by a code sent to a phone, or by WeChat.
+
+Both may register the user on the way (a contract says whether), both record an inviter for a
+new user, and both end in a Keycloak token exchange for the contract's client. An unknown
+invite code is refused before the verification code is consumed, so the user can retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from facade.core.errors import AlreadyExists, InvalidInput, NotFound
+from facade.core.models import Registration, User, VerifiedSignIn
+from facade.core.ports import CodeVerifier, WechatSessions
+from facade.core.registration import Registrar
+from facade.core.sessions import Sessions
+from facade.core.users import UserDirectory
+
+
+class VerifiedSignIns:
+    def __init__(
+        self,
+        directory: UserDirectory,
+        registrar: Registrar,
+        sessions: Sessions,
+        codes: CodeVerifier,
+        wechat: WechatSessions | None,
+    ) -> None:
+        self._directory = directory
+        self._registrar = registrar
+        self._sessions = sessions
+        self._codes = codes
+        self._wechat = wechat
+
+    def by_phone_code(
+        self,
+        contract: str,
+        phone: str,
+        code: str,
+        *,
+        purpose: str = "login",
+        register: bool = True,
+        new_user_attributes: Mapping[str, str] | None = None,
+        invite_code: str | None = None,
+    ) -> VerifiedSignIn:
+        """``phone`` is canonical. With ``register`` False an unknown phone is ``NotFound``."""
+        user = self._directory.find_by_phone(phone)
+        inviter = self._inviter(invite_code) if user is None and register else None
+        if user is None and not register:
+            raise NotFound("user")
+        self._codes.verify(contract, purpose, phone, code)
+        is_new = False
+        if user is None:
+            attributes = dict(new_user_attributes or {})
+            if inviter is not None:
+                attributes["invited_by"] = inviter.id
+            try:
+                user = self._registrar.register(
+                    Registration(phone=phone, phone_verified=True, attributes=attributes)
+                )
+                is_new = True
+            except AlreadyExists:
+                # A concurrent sign-in of the same phone registered it first: that user is ours.
+                user = self._directory.find_by_phone(phone)
+                if user is None:
+                    raise
+        else:
+            user = self._registrar.ensure_identifiers(user)
+        tokens = self._sessions.sign_in_verified(contract, user)
+        return VerifiedSignIn(user, tokens, is_new)
+
+    def by_wechat(
+        self,
+        contract: str,
+        js_code: str,
+        *,
+        new_user_attributes: Mapping[str, str] | None = None,
+        invite_code: str | None = None,
+    ) -> VerifiedSignIn:
+        """Find the user by unionid (stable across a developer's apps), else by openid."""
+        if self._wechat is None:
+            raise InvalidInput("code", "WeChat sign-in is not configured")
+        identity = self._wechat.code_to_session(js_code)
+        user = self._find_wechat_user(identity.openid, identity.unionid)
+        is_new = False
+        if user is None:
+            attributes = dict(new_user_attributes or {})
+            attributes["wechat_openid"] = identity.openid
+            if identity.unionid:
+                attributes["wechat_unionid"] = identity.unionid
+            inviter = self._inviter(invite_code)
+            if inviter is not None:
+                attributes["invited_by"] = inviter.id
+            try:
+                user = self._registrar.register(Registration(attributes=attributes))
+                is_new = True
+            except AlreadyExists:
+                user = self._find_wechat_user(identity.openid, identity.unionid)
+                if user is None:
+                    raise
+        else:
+            user = self._registrar.ensure_identifiers(user)
+        tokens = self._sessions.sign_in_verified(contract, user)
+        return VerifiedSignIn(user, tokens, is_new)
+
+    def _find_wechat_user(self, openid: str, unionid: str | None) -> User | None:
+        if unionid:
+            by_union = self._directory.find_by("wechat_unionid", unionid)
+            if by_union is not None:
+                return by_union
+        return self._directory.find_by("wechat_openid", openid)
+
+    def _inviter(self, invite_code: str | None) -> User | None:
+        if not invite_code:
+            return None
+        inviter = self._directory.find_by("invite_code", invite_code)
+        if inviter is None:
+            raise InvalidInput("invite_code", "unknown invite code")
+        return inviter
