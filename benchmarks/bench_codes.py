@@ -1,6 +1,8 @@
 """How many code checks per second one process sustains on a real Redis, against a baseline.
 
-Each phase runs for ``--seconds`` in 1 and then ``--threads`` threads of this one process:
+Each phase runs for ``--seconds`` in 1 and then ``--threads`` threads of this one process, the
+two phases alternating for ``--rounds`` rounds (the median of each is reported, so that a busy
+machine skews both alike):
 
 - baseline: a plain ``GET`` and ``SET`` per operation (two round trips, the least a naive,
   non-atomic check would cost);
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import statistics
 import tempfile
 import threading
 import time
@@ -61,7 +64,7 @@ def rate(operation: Callable[[], object], seconds: float, threads: int) -> float
     return sum(counts) / (time.perf_counter() - began)
 
 
-def run(url: str, seconds: float, threads: int) -> None:
+def run(url: str, seconds: float, threads: int, rounds: int) -> None:
     client = redis.Redis.from_url(url, max_connections=threads + 4)
     prefix = f"bench{secrets.token_hex(4)}:"
     keys = RedisKeys(prefix)
@@ -88,8 +91,11 @@ def run(url: str, seconds: float, threads: int) -> None:
 
     try:
         for concurrency in (1, threads):
-            base = rate(baseline, seconds, concurrency)
-            checks = rate(check, seconds, concurrency)
+            bases, checked = [], []
+            for _ in range(rounds):
+                bases.append(rate(baseline, seconds, concurrency))
+                checked.append(rate(check, seconds, concurrency))
+            base, checks = statistics.median(bases), statistics.median(checked)
             print(
                 f"threads={concurrency:<2}  baseline GET+SET: {base:9.0f} ops/s   "
                 f"check_code: {checks:9.0f} checks/s   ratio: {checks / base:.2f}"
@@ -104,7 +110,8 @@ def run(url: str, seconds: float, threads: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_codes", description=__doc__)
     parser.add_argument("--redis-url", help="an existing Redis (default: start a local one)")
-    parser.add_argument("--seconds", type=float, default=1.0, help="per phase (default 1)")
+    parser.add_argument("--seconds", type=float, default=0.5, help="per phase (default 0.5)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per phase (default 3)")
     parser.add_argument("--threads", type=int, default=8, help="second round (default 8)")
     args = parser.parse_args(argv)
     with ExitStack() as stack:
@@ -117,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             server.wait_ready()
             url = server.url
         print(f"redis: {url}")
-        run(url, args.seconds, args.threads)
+        run(url, args.seconds, args.threads, args.rounds)
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Kept beside :mod:`facade.settings` (which calls the three ``parse_*`` functions) because the
 provider blocks are long. Functions here raise ValueError; ``Settings.from_env`` turns it into
-SettingsError. Secrets are left out of ``repr``.
+SettingsError. An empty variable counts as unset (compose files pass ``${VAR:-}`` through), so
+disabling a rate-limit group takes an explicit ``none``. Secrets are left out of ``repr``.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def parse_codes(env: Mapping[str, str], slugs: Sequence[str]) -> CodeSettings:
 def _policy(env: Mapping[str, str], prefix: str, base: CodePolicy) -> CodePolicy:
     values = {name: getattr(base, name) for name in _POLICY_FIELDS.values()}
     for variable, raw in env.items():
-        if not variable.startswith(prefix):
+        if not variable.startswith(prefix) or not raw.strip():
             continue
         suffix = variable[len(prefix) :]
         if suffix not in _POLICY_FIELDS:
@@ -138,6 +139,8 @@ def parse_rate_limits(
     """``FACADE_RATE_<GROUP>`` for every contract, ``FACADE_<SLUG>_RATE_<GROUP>`` for one."""
     specs = dict(DEFAULT_RATE_LIMITS)
     for variable, raw in env.items():
+        if not raw.strip():
+            continue
         if variable.startswith("FACADE_RATE_"):
             specs[variable[len("FACADE_RATE_") :].lower()] = raw
         for slug in slugs:
@@ -155,7 +158,7 @@ def parse_rate_limits(
 
 def parse_delivery(env: Mapping[str, str]) -> DeliverySettings:
     def get(name: str, default: str = "") -> str:
-        return env.get(f"FACADE_{name}", default).strip()
+        return env.get(f"FACADE_{name}", "").strip() or default
 
     providers = tuple(p.strip().lower() for p in get("SMS_PROVIDERS").split(",") if p.strip())
     unknown = sorted(set(providers) - {"aliyun", "tencent"})

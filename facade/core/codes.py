@@ -35,7 +35,12 @@ CODE_DIGITS = 6
 
 
 class CheckResult(StrEnum):
-    """``expired`` covers never sent and already used, which a client cannot tell apart either."""
+    """The outcome of one check.
+
+    ``wrong``: no match, tries remain. ``too_many_tries``: the code is burned, also by the very
+    try that used up the last allowance, so the client learns at once that it needs a new code.
+    ``expired``: no live code (expired, used, or never sent: a client cannot tell them apart).
+    """
 
     OK = "ok"
     WRONG = "wrong"

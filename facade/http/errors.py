@@ -48,6 +48,10 @@ class ContractErrorHandler:
             log.exception(
                 "unhandled error", extra={"request_id": getattr(req.context, "request_id", "")}
             )
+        if isinstance(error, falcon.HTTPError):
+            # Falcon's own headers carry protocol facts (Allow on a 405) that must survive.
+            for name, value in (error.headers or {}).items():
+                resp.set_header(name, value)
         contract = self.contract_for(req.path)
         if contract is None:
             status = http_status_of(error)

@@ -130,3 +130,24 @@ def test_production_starts_when_every_mounted_contract_has_its_channels():
 
 def test_development_starts_without_any_provider():
     assert create_app(Settings.from_env({**DEV, "FACADE_CONTRACTS": "vcode,captcha"})) is not None
+
+
+def test_empty_variables_count_as_unset():
+    settings = Settings.from_env(
+        {
+            **DEV,
+            **SMTP,
+            "FACADE_SMTP_PORT": "",
+            "FACADE_SMTP_SECURITY": "",
+            "FACADE_CODE_TTL": "",
+            "FACADE_MEMBER_RATE_SEND_CODE": "",
+            "FACADE_SMS_PROVIDERS": "",
+        }
+    )
+    assert settings.delivery.smtp is not None and settings.delivery.smtp.port == 587
+    assert settings.codes.policy_for("member").ttl == 300
+    assert settings.rate_limits["member.send_code"] == (
+        RateRule("ip", 1, 60),
+        RateRule("target", 10, 86400),
+    )
+    assert settings.delivery.sms_providers == ()
