@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from facade.contracts.member.openapi import build_document
 from facade.stack.processes import free_port, stop_process
