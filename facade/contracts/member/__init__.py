@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class MemberContract:
     slug = "member"
+    channels = ("sms",)
 
     def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
         routes.add_routes(app, prefix, services)
