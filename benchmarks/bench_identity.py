@@ -311,6 +311,10 @@ class Workers:
     def map(self, fn: Callable[[T], Any], items: Sequence[T]) -> list[Any]:
         return list(self._executor.map(fn, items))
 
+    def own_slots(self, index: int, slots: int) -> list[int]:
+        """Thread ``index``'s users: disjoint between threads, so chained tokens never race."""
+        return [slot for slot in range(slots) if slot % self.threads == index] or [index % slots]
+
     def measure(self, op: Op, slots: int, seconds: float) -> Window:
         """Run ``op`` on every thread for ``seconds``; thread t cycles through its slots."""
         started: list[float] = []
@@ -319,7 +323,7 @@ class Workers:
         )
 
         def run(index: int) -> tuple[list[float], int, str | None, float]:
-            own = [slot for slot in range(slots) if slot % self.threads == index] or [index % slots]
+            own = self.own_slots(index, slots)
             latencies: list[float] = []
             errors = 0
             first_error: str | None = None
@@ -357,8 +361,9 @@ class Workers:
         """Each thread runs ``op`` a few times, unmeasured; a failure here stops the run."""
 
         def run(index: int) -> None:
+            own = self.own_slots(index, slots)
             for n in range(WARMUP_PER_THREAD):
-                op((index + n * self.threads) % slots)
+                op(own[n % len(own)])
 
         self.map(run, range(self.threads))
 

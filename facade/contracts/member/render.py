@@ -88,6 +88,8 @@ def render_error(error: Exception, route: str | None) -> Rendered:
     if isinstance(error, CodeRejected):
         return _error(400, "验证码错误" if route == BIND_PHONE else "验证码错误或已过期")
     if isinstance(error, ExternalAuthRejected):
+        if error.reason == "misconfigured":  # our appid/secret, not the user's code
+            return _error(503, "服务暂不可用: wechat")
         return _error(400, f"微信授权失败: {error.reason} ({error.code})")
     if isinstance(error, AlreadyExists):
         return _error(409, "手机号已被绑定" if error.field == "phone" else "微信已被绑定")

@@ -49,6 +49,7 @@ def test_the_document_is_valid_openapi_3_1(document):
 def test_it_lists_exactly_the_seven_endpoints_under_the_documented_base_url(document):
     assert {(method, path) for method, path, _ in operations(document)} == SEVEN
     assert document["servers"] == [{"url": "/api/v1"}]
+    assert document == build_document("/api/v1")  # what schemathesis tests is what is served
 
 
 def test_the_server_url_follows_the_mount_prefix(settings):
