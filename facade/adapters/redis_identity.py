@@ -18,10 +18,12 @@ _INCR_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
 return false
 """
-# Raise the counter to at least ARGV[1], never lower it.
+# Create the counter, or raise it to at least ARGV[1]; never lower it.
 _SEED = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+local current = redis.call('GET', KEYS[1])
+if not current or tonumber(current) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
 return 1
 """
 # Release only the claims this owner holds.
