@@ -81,7 +81,7 @@ def main() -> None:
     admin = KeycloakAdmin(
         server_url="http://127.0.0.1:8080/",
         username="admin",
-        password="admin",
+        password="admin",  # noqa: S106  # the development stack's bootstrap administrator
         realm_name="facade",
         user_realm_name="master",
     )
