@@ -16,6 +16,7 @@ stop:
 test: install
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
 	$(PYTHON) -m pytest
 
 lint:

@@ -20,7 +20,9 @@ from facade.http.middleware import RequestContext, parse_networks
 from facade.settings import DEV_SECRET, Settings, SettingsError
 
 
-def create_app(settings: Settings, services: Services | None = None) -> falcon.App:
+def create_app(
+    settings: Settings, services: Services | None = None
+) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the app from settings; ``services`` lets tests pass their own collaborators."""
     if not settings.is_development and settings.secret == DEV_SECRET:
         raise SettingsError("production mode refuses the development server secret")
@@ -80,7 +82,7 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def get_app() -> falcon.App:
+def get_app() -> falcon.App[falcon.Request, falcon.Response]:
     """Entry point for gunicorn (``facade.app:get_app()``); reads the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)

@@ -44,7 +44,9 @@ class RedisUserIndex:
     def get(self, attribute: str, value: str) -> str | None:
         with redis_errors("user index"):
             found = self._redis.get(self._keys.user_index(attribute, value))
-        return found.decode() if found else None
+        if found is None:
+            return None
+        return found.decode() if isinstance(found, bytes) else str(found)
 
     def put(self, attribute: str, value: str, user_id: str) -> None:
         with redis_errors("user index"):

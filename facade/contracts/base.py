@@ -20,7 +20,9 @@ class Contract(Protocol):
     #: real sender for each (a contract that declares none is taken to need ``("sms",)``).
     channels: tuple[str, ...]
 
-    def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
+    def mount(
+        self, app: falcon.App[falcon.Request, falcon.Response], prefix: str, services: Services
+    ) -> None:
         """Add this contract's routes under ``prefix``."""
 
     def render_error(self, error: Exception, route: str | None) -> Rendered:

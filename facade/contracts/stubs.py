@@ -19,6 +19,8 @@ class NotYetResource:
     on_get = on_post = on_put = _refuse
 
 
-def mount_not_yet(app: falcon.App, prefix: str, routes: tuple[str, ...]) -> None:
+def mount_not_yet(
+    app: falcon.App[falcon.Request, falcon.Response], prefix: str, routes: tuple[str, ...]
+) -> None:
     for route in routes:
         app.add_route(prefix + route, NotYetResource(route))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import falcon
 
@@ -19,10 +19,14 @@ class ProtectedResource(Protocol):
 
 
 def require_bearer(
-    req: falcon.Request, resp: falcon.Response, resource: ProtectedResource, params: Any
+    req: falcon.Request, resp: falcon.Response, resource: object, params: dict[str, Any]
 ) -> None:
-    """``@falcon.before`` hook: puts the caller's :class:`Principal` on ``req.context``."""
+    """``@falcon.before`` hook: puts the caller's :class:`Principal` on ``req.context``.
+
+    ``resource`` must be a :class:`ProtectedResource` (Falcon types hooks with ``object``).
+    """
+    protected = cast(ProtectedResource, resource)
     token = bearer_token(req)
     if token is None:
         raise InvalidToken("missing bearer token")
-    req.context.principal = resource.sessions.authenticate(resource.contract, token)
+    req.context.principal = protected.sessions.authenticate(protected.contract, token)

@@ -50,8 +50,7 @@ class ContractErrorHandler:
             )
         if isinstance(error, falcon.HTTPError):
             # Falcon's own headers carry protocol facts (Allow on a 405) that must survive.
-            for name, value in (error.headers or {}).items():
-                resp.set_header(name, value)
+            resp.set_headers(error.headers or {})
         contract = self.contract_for(req.path)
         if contract is None:
             status = http_status_of(error)

@@ -21,7 +21,9 @@ class CaptchaContract:
     #: Channels its codes go by; production refuses to start without a sender for each.
     channels = ("sms", "email")
 
-    def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
+    def mount(
+        self, app: falcon.App[falcon.Request, falcon.Response], prefix: str, services: Services
+    ) -> None:
         mount_not_yet(app, prefix, ROUTES)
 
     def render_error(self, error: Exception, route: str | None) -> Rendered:

@@ -19,7 +19,9 @@ class MemberContract:
     slug = "member"
     channels = ("sms",)
 
-    def mount(self, app: falcon.App, prefix: str, services: Services) -> None:
+    def mount(
+        self, app: falcon.App[falcon.Request, falcon.Response], prefix: str, services: Services
+    ) -> None:
         routes.add_routes(app, prefix, services)
         app.add_route(f"{prefix}/openapi.json", OpenApiDocument(prefix))
 

@@ -113,7 +113,9 @@ class Logout(_Resource):
         resp.media = render.ok(None)
 
 
-def add_routes(app: falcon.App, prefix: str, services: Services) -> None:
+def add_routes(
+    app: falcon.App[falcon.Request, falcon.Response], prefix: str, services: Services
+) -> None:
     app.add_route(f"{prefix}/auth/sms/send", SmsSend(services))
     app.add_route(f"{prefix}/auth/login/sms", SmsLogin(services))
     app.add_route(f"{prefix}/auth/login/wechat", WechatLogin(services))
