@@ -662,11 +662,12 @@ def register_pool(services: Services, workers: Workers, count: int) -> list[User
 def _seed_uid_counter(services: Services) -> None:
     """Let the facade seed its uid counter once, before the parallel registrations.
 
-    Works around a facade bug: in a realm where no user has a ``uid`` yet (a fresh Keycloak),
-    ``Registrar.next_uid`` seeds the counter with 0, the seed script only writes when the
-    stored value is lower than the new one (missing counts as 0), so the counter stays missing
-    and every registration fails with "uid counter could not be seeded". Then, and only then,
-    the counter is created at 0 here, which is what the seed should have done.
+    A fresh Redis prefix has no counter, so the first registration scans every Keycloak user
+    for the highest ``uid``; doing it here keeps that scan out of the threads. Facade versions
+    before the seed fix (``_SEED`` in ``facade/adapters/redis_identity.py`` wrote only when the
+    stored value was lower, a missing one counting as 0) left the counter missing in a realm
+    where no user has a uid yet, and every registration failed with "uid counter could not be
+    seeded"; only then is the counter created at 0 here, which is what the seed does now.
     """
     try:
         services.registrar.next_uid()
