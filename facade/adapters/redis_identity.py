@@ -143,15 +143,16 @@ class RedisRevocations:
         with redis_errors("revocations"):
             self._redis.set(self._keys.revoked_session(session_id), b"1", ex=max(1, ttl_seconds))
 
-    def session_revoked(self, session_id: str) -> bool:
-        with redis_errors("revocations"):
-            return bool(self._redis.exists(self._keys.revoked_session(session_id)))
-
     def set_not_before(self, user_id: str, timestamp: int, ttl_seconds: int) -> None:
         with redis_errors("revocations"):
             self._redis.set(self._keys.not_before(user_id), timestamp, ex=max(1, ttl_seconds))
 
-    def not_before(self, user_id: str) -> int:
+    def state(self, session_id: str | None, user_id: str) -> tuple[bool, int]:
+        """One round trip for both checks every authenticated request makes."""
+        session_key = self._keys.revoked_session(session_id) if session_id else None
         with redis_errors("revocations"):
-            raw = self._redis.get(self._keys.not_before(user_id))
-        return int(raw) if raw else 0
+            if session_key is None:
+                revoked, not_before = None, self._redis.get(self._keys.not_before(user_id))
+            else:
+                revoked, not_before = self._redis.mget(session_key, self._keys.not_before(user_id))
+        return revoked is not None, int(not_before) if not_before else 0

@@ -44,9 +44,14 @@ class Sessions:
         tokens = self._identity.password_grant(contract, user.username, password)
         return SignIn(user, tokens)
 
-    def sign_in_verified(self, contract: str, user: User) -> TokenSet:
-        """Tokens for a user whose phone, email or WeChat the facade has just verified."""
-        current = self._directory.get(user.id, fresh=True)
+    def sign_in_verified(self, contract: str, user: User, *, just_read: bool = False) -> TokenSet:
+        """Tokens for a user whose phone, email or WeChat the facade has just verified.
+
+        The enabled check happens here because Keycloak refuses the exchange of a disabled
+        user with the same 403 as a permission misconfiguration. ``just_read`` says that
+        ``user`` came from Keycloak within this request, so it need not be read again.
+        """
+        current = user if just_read else self._directory.get(user.id, fresh=True)
         if current is None:
             raise InvalidCredentials()
         if not current.enabled:
@@ -56,10 +61,11 @@ class Sessions:
     def refresh(self, contract: str, refresh_token: str) -> TokenSet:
         claims = self._identity.verify_refresh_token(contract, refresh_token)
         self._refuse_revoked(claims)
-        user = self._directory.get(claims.subject, fresh=True)
-        if user is None or not user.enabled:
-            raise InvalidToken("account disabled or gone")
-        return self._identity.refresh(contract, refresh_token)
+        try:
+            # Keycloak itself refuses a disabled ("User disabled") or deleted user's refresh.
+            return self._identity.refresh(contract, refresh_token)
+        except AccountDisabled as exc:
+            raise InvalidToken("account disabled") from exc
 
     def authenticate(self, contract: str, access_token: str) -> Principal:
         """The user behind a bearer token of this contract, or a typed refusal."""
@@ -92,7 +98,8 @@ class Sessions:
         self._revocations.set_not_before(user_id, int(self._clock()), self._revocation_ttl)
 
     def _refuse_revoked(self, claims: TokenClaims) -> None:
-        if claims.session_id and self._revocations.session_revoked(claims.session_id):
+        session_revoked, not_before = self._revocations.state(claims.session_id, claims.subject)
+        if session_revoked:
             raise InvalidToken("session ended")
-        if claims.issued_at < self._revocations.not_before(claims.subject):
+        if claims.issued_at < not_before:
             raise InvalidToken("token revoked")

@@ -66,7 +66,8 @@ class VerifiedSignIns:
                     raise
         else:
             user = self._registrar.ensure_identifiers(user)
-        tokens = self._sessions.sign_in_verified(contract, user)
+        # Found, registered or updated within this call: fresh from Keycloak already.
+        tokens = self._sessions.sign_in_verified(contract, user, just_read=True)
         return VerifiedSignIn(user, tokens, is_new)
 
     def by_wechat(
@@ -100,7 +101,8 @@ class VerifiedSignIns:
                     raise
         else:
             user = self._registrar.ensure_identifiers(user)
-        tokens = self._sessions.sign_in_verified(contract, user)
+        # Found, registered or updated within this call: fresh from Keycloak already.
+        tokens = self._sessions.sign_in_verified(contract, user, just_read=True)
         return VerifiedSignIn(user, tokens, is_new)
 
     def _find_wechat_user(self, openid: str, unionid: str | None) -> User | None:
