@@ -9,8 +9,6 @@ Only error codes are reported: Aliyun's messages may echo the signed query, code
 from __future__ import annotations
 
 import json
-import logging
-import re
 import threading
 from urllib.parse import urlsplit
 
@@ -20,6 +18,7 @@ from alibabacloud_tea_openapi import models as openapi_models
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException, ThrottlingException
 from darabonba.runtime import RuntimeOptions
 
+from facade.adapters.log_redaction import redact_urllib3_query_params
 from facade.core.delivery import Channel, FailureReason, Message, SendFailure
 from facade.settings_codes import AliyunSmsSettings
 
@@ -27,32 +26,6 @@ THROTTLED = frozenset(
     {"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"}
 )
 TARGET_REJECTED = frozenset({"isv.MOBILE_NUMBER_ILLEGAL", "isv.DOMESTIC_NUMBER_NOT_SUPPORTED"})
-
-
-class _RedactTemplateParam(logging.Filter):
-    """urllib3 logs whole URLs at DEBUG, and Aliyun's RPC style puts ``TemplateParam`` (the
-    code) and ``PhoneNumbers`` in the query string: mask both, even at DEBUG."""
-
-    _PATTERN = re.compile(r"((?:TemplateParam|PhoneNumbers)=)[^&\s'\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self._PATTERN.sub(r"\1***", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-_redaction_lock = threading.Lock()
-
-
-def _redact_urllib3_logs() -> None:
-    """Installed once, when the first sender is built (never at import time)."""
-    with _redaction_lock:
-        for name in ("urllib3.connectionpool", "urllib3.util.retry"):
-            logger = logging.getLogger(name)
-            if not any(isinstance(f, _RedactTemplateParam) for f in logger.filters):
-                logger.addFilter(_RedactTemplateParam())
 
 
 def classify(code: str) -> FailureReason:
@@ -73,7 +46,7 @@ class AliyunSms:
         self._config = config
         self._timeout_ms = int(timeout * 1000)
         self._local = threading.local()
-        _redact_urllib3_logs()
+        redact_urllib3_query_params("TemplateParam", "PhoneNumbers")
 
     def _client(self) -> Client:
         client: Client | None = getattr(self._local, "client", None)

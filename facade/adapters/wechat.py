@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from typing import Any
 
 import requests
 
+from facade.adapters.log_redaction import redact_urllib3_query_params
 from facade.core.errors import ExternalAuthRejected, Unavailable
 from facade.core.models import ExternalIdentity
 from facade.settings import Settings
@@ -56,7 +56,7 @@ class WechatClient:
         self._secret = secret
         self._timeout = timeout
         self._local = threading.local()
-        _redact_urllib3_logs()
+        redact_urllib3_query_params("secret", "js_code")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WechatClient:
@@ -134,28 +134,3 @@ def _session_from(body: dict[str, Any]) -> ExternalIdentity:
         raise Unavailable(PROVIDER, "wechat answered without an openid")
     unionid = body.get("unionid")
     return ExternalIdentity(openid, unionid if isinstance(unionid, str) and unionid else None)
-
-
-class _RedactQuerySecrets(logging.Filter):
-    """Masks ``secret=`` and ``js_code=`` in urllib3's debug lines (they log full URLs)."""
-
-    _PATTERN = re.compile(r"((?:secret|js_code)=)[^&\s'\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self._PATTERN.sub(r"\1***", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-_redaction_lock = threading.Lock()
-
-
-def _redact_urllib3_logs() -> None:
-    """Installed once, when the first client is built (never at import time)."""
-    with _redaction_lock:
-        for name in ("urllib3.connectionpool", "urllib3.util.retry"):
-            logger = logging.getLogger(name)
-            if not any(isinstance(f, _RedactQuerySecrets) for f in logger.filters):
-                logger.addFilter(_RedactQuerySecrets())
