@@ -65,7 +65,7 @@ def require_real_senders(settings: Settings) -> None:
     """Production refuses to start when a mounted contract needs a channel (its ``channels``)
     that no real provider serves: its users could never receive a code."""
     for slug in settings.prefixes:
-        for channel in getattr(load_contract(slug), "channels", ("sms",)):
+        for channel in load_contract(slug).channels:
             if not settings.delivery.has_real_sender(channel):
                 raise SettingsError(
                     f"contract {slug!r} sends codes by {channel}, but no {channel} provider is "

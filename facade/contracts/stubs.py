@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import falcon
 
 from facade.core.errors import NotImplementedYet
+from facade.http.rendering import Rendered
+
+if TYPE_CHECKING:
+    from facade.bootstrap import Services
 
 
 class NotYetResource:
@@ -24,3 +32,23 @@ def mount_not_yet(
 ) -> None:
     for route in routes:
         app.add_route(prefix + route, NotYetResource(route))
+
+
+@dataclass(frozen=True)
+class PlaceholderContract:
+    """A contract mounted before its issue lands: its documented routes, each answering 501
+    in the contract's own error format, so clients already see the right shape of error."""
+
+    slug: str
+    routes: tuple[str, ...]
+    render: Callable[[Exception], Rendered]
+    #: Channels its codes go by; production refuses to start without a sender for each.
+    channels: tuple[str, ...] = ("sms",)
+
+    def mount(
+        self, app: falcon.App[falcon.Request, falcon.Response], prefix: str, services: Services
+    ) -> None:
+        mount_not_yet(app, prefix, self.routes)
+
+    def render_error(self, error: Exception, route: str | None) -> Rendered:
+        return self.render(error)

@@ -1,17 +1,9 @@
-"""The ``account`` contract (account.md): parse, call the core once, render."""
+"""The ``account`` contract (account.md): a placeholder answering 501 until its issue lands."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import falcon
-
 from facade.contracts.account.render import render_error
-from facade.contracts.stubs import mount_not_yet
-from facade.http.rendering import Rendered
-
-if TYPE_CHECKING:
-    from facade.bootstrap import Services
+from facade.contracts.stubs import PlaceholderContract
 
 ROUTES = (
     "/register",
@@ -28,19 +20,4 @@ ROUTES = (
     "/logout",
 )
 
-
-class AccountContract:
-    slug = "account"
-    #: Channels its codes go by; production refuses to start without a sender for each.
-    channels = ("sms",)
-
-    def mount(
-        self, app: falcon.App[falcon.Request, falcon.Response], prefix: str, services: Services
-    ) -> None:
-        mount_not_yet(app, prefix, ROUTES)
-
-    def render_error(self, error: Exception, route: str | None) -> Rendered:
-        return render_error(error)
-
-
-contract = AccountContract()
+contract = PlaceholderContract("account", ROUTES, render_error)
