@@ -7,7 +7,7 @@ invite code is refused before the verification code is consumed, so the user can
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from facade.core.errors import AlreadyExists, InvalidInput, NotFound
 from facade.core.models import Registration, User, VerifiedSignIn
@@ -49,26 +49,15 @@ class VerifiedSignIns:
         if user is None and not register:
             raise NotFound("user")
         self._codes.verify(contract, purpose, phone, code)
-        is_new = False
+        registration = None
         if user is None:
             attributes = dict(new_user_attributes or {})
             if inviter is not None:
                 attributes["invited_by"] = inviter.id
-            try:
-                user = self._registrar.register(
-                    Registration(phone=phone, phone_verified=True, attributes=attributes)
-                )
-                is_new = True
-            except AlreadyExists:
-                # A concurrent sign-in of the same phone registered it first: that user is ours.
-                user = self._directory.find_by_phone(phone)
-                if user is None:
-                    raise
-        else:
-            user = self._registrar.ensure_identifiers(user)
-        # Found, registered or updated within this call: fresh from Keycloak already.
-        tokens = self._sessions.sign_in_verified(contract, user, just_read=True)
-        return VerifiedSignIn(user, tokens, is_new)
+            registration = Registration(phone=phone, phone_verified=True, attributes=attributes)
+        return self._sign_in(
+            contract, user, registration, lambda: self._directory.find_by_phone(phone)
+        )
 
     def by_wechat(
         self,
@@ -83,7 +72,7 @@ class VerifiedSignIns:
             raise InvalidInput("code", "WeChat sign-in is not configured")
         identity = self._wechat.code_to_session(js_code)
         user = self._find_wechat_user(identity.openid, identity.unionid)
-        is_new = False
+        registration = None
         if user is None:
             attributes = dict(new_user_attributes or {})
             attributes["wechat_openid"] = identity.openid
@@ -92,11 +81,31 @@ class VerifiedSignIns:
             inviter = self._inviter(invite_code)
             if inviter is not None:
                 attributes["invited_by"] = inviter.id
+            registration = Registration(attributes=attributes)
+        return self._sign_in(
+            contract,
+            user,
+            registration,
+            lambda: self._find_wechat_user(identity.openid, identity.unionid),
+        )
+
+    def _sign_in(
+        self,
+        contract: str,
+        user: User | None,
+        registration: Registration | None,
+        find_again: Callable[[], User | None],
+    ) -> VerifiedSignIn:
+        """Sign in the user found, or register ``registration`` first when none was."""
+        is_new = False
+        if user is None:
+            assert registration is not None
             try:
-                user = self._registrar.register(Registration(attributes=attributes))
+                user = self._registrar.register(registration)
                 is_new = True
             except AlreadyExists:
-                user = self._find_wechat_user(identity.openid, identity.unionid)
+                # A concurrent sign-in of the same person registered it first: that user is ours.
+                user = find_again()
                 if user is None:
                     raise
         else:

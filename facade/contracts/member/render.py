@@ -25,7 +25,8 @@ from facade.core.errors import (
     RateLimited,
     Unavailable,
 )
-from facade.core.models import TokenSet, User
+from facade.core.models import TokenSet, User, VerifiedSignIn
+from facade.core.targets import mask_phone
 from facade.http.rendering import Rendered
 
 REFRESH = "/auth/refresh"
@@ -54,9 +55,16 @@ def member_user(user: User) -> dict[str, Any]:
 
 def default_nickname(phone: str | None, fallback: str) -> str:
     """``用户138****8000`` for a phone user (member.md's example)."""
-    if phone and len(phone) == 11:
-        return f"用户{phone[:3]}****{phone[7:]}"
-    return fallback
+    return f"用户{mask_phone(phone)}" if phone else fallback
+
+
+def signed_in(result: VerifiedSignIn) -> dict[str, Any]:
+    """The ``data`` of both logins: user, token and whether this call registered the user."""
+    return {
+        "user": member_user(result.user),
+        "token": token(result.tokens),
+        "is_new_user": result.is_new_user,
+    }
 
 
 def token(tokens: TokenSet) -> dict[str, Any]:

@@ -51,13 +51,7 @@ class SmsLogin(_Resource):
             new_user_attributes={**NEW_MEMBER, "nickname": render.default_nickname(phone, "")},
             invite_code=request.invite_code,
         )
-        resp.media = render.ok(
-            {
-                "user": render.member_user(signed_in.user),
-                "token": render.token(signed_in.tokens),
-                "is_new_user": signed_in.is_new_user,
-            }
-        )
+        resp.media = render.ok(render.signed_in(signed_in))
 
 
 class WechatLogin(_Resource):
@@ -72,13 +66,7 @@ class WechatLogin(_Resource):
         signed_in = self._services.verified_sign_ins.by_wechat(
             CONTRACT, request.code, new_user_attributes=profile, invite_code=request.invite_code
         )
-        resp.media = render.ok(
-            {
-                "user": render.member_user(signed_in.user),
-                "token": render.token(signed_in.tokens),
-                "is_new_user": signed_in.is_new_user,
-            }
-        )
+        resp.media = render.ok(render.signed_in(signed_in))
 
 
 class Refresh(_Resource):
