@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import falcon.testing
 import pytest
 import redis
+from keycloak import KeycloakAdmin
 
 from facade.adapters.keycloak import KeycloakGateway
 from facade.app import create_app
@@ -36,6 +37,18 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Runni
     running = harness.start_keycloak(tmp_path_factory.mktemp("keycloak"))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def operator(keycloak: harness.RunningKeycloak) -> KeycloakAdmin:
+    """An administrator of realm ``facade``, acting as in the admin console."""
+    return KeycloakAdmin(
+        server_url=keycloak.url + "/",
+        username=keycloak.admin_user,
+        password=keycloak.admin_password,
+        realm_name="facade",
+        user_realm_name="master",
+    )
 
 
 @pytest.fixture

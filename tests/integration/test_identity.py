@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-from keycloak import KeycloakAdmin
 
 from facade.bootstrap import Services, build_services
 from facade.core.errors import (
@@ -25,18 +24,6 @@ PASSWORD = "Secret123"
 @pytest.fixture
 def services(settings) -> Services:
     return build_services(settings.with_changes(profile_cache_ttl=0.5))
-
-
-@pytest.fixture(scope="module")
-def operator(keycloak) -> KeycloakAdmin:
-    """An administrator acting in the admin console, behind the facade's back."""
-    return KeycloakAdmin(
-        server_url=keycloak.url + "/",
-        username=keycloak.admin_user,
-        password=keycloak.admin_password,
-        realm_name="facade",
-        user_realm_name="master",
-    )
 
 
 def register(services: Services, **fields):

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import requests
-from keycloak import KeycloakAdmin
 
 from facade.adapters.keycloak import KeycloakGateway
 from facade.core.models import NewUser
@@ -30,27 +29,16 @@ CONTRACT_ATTRIBUTES = {
 }
 
 
-@pytest.fixture(scope="module")
-def admin(keycloak) -> KeycloakAdmin:
-    return KeycloakAdmin(
-        server_url=keycloak.url + "/",
-        username=keycloak.admin_user,
-        password=keycloak.admin_password,
-        realm_name="facade",
-        user_realm_name="master",
-    )
-
-
-def test_realm_has_zh_cn_default_and_brute_force_detection(admin):
-    realm = admin.get_realm("facade")
+def test_realm_has_zh_cn_default_and_brute_force_detection(operator):
+    realm = operator.get_realm("facade")
     assert realm["internationalizationEnabled"] is True
     assert realm["defaultLocale"] == "zh-CN"
     assert set(realm["supportedLocales"]) == {"zh-CN", "en"}
     assert realm["bruteForceProtected"] is True
 
 
-def test_user_profile_declares_every_contract_attribute(admin):
-    profile = admin.connection.raw_get("admin/realms/facade/users/profile").json()
+def test_user_profile_declares_every_contract_attribute(operator):
+    profile = operator.connection.raw_get("admin/realms/facade/users/profile").json()
     declared = {attribute["name"] for attribute in profile["attributes"]}
     assert set(CONTRACT_ATTRIBUTES) <= declared
     assert profile.get("unmanagedAttributePolicy") in (None, "DISABLED")
@@ -101,17 +89,17 @@ def test_profile_validation_rejects_a_malformed_phone(gateway: KeycloakGateway):
         )
 
 
-def test_roles_and_contract_clients(admin):
-    roles = {role["name"] for role in admin.get_realm_roles()}
+def test_roles_and_contract_clients(operator):
+    roles = {role["name"] for role in operator.get_realm_roles()}
     assert {"user", "admin"} <= roles
-    default_role = admin.get_realm_role("default-roles-facade")
-    composites = admin.connection.raw_get(
+    default_role = operator.get_realm_role("default-roles-facade")
+    composites = operator.connection.raw_get(
         f"admin/realms/facade/roles-by-id/{default_role['id']}/composites"
     ).json()
     assert "user" in {role["name"] for role in composites}
     lifespans = {}
     for slug in ("captcha", "vcode", "member", "customer", "account"):
-        (client,) = [c for c in admin.get_clients() if c["clientId"] == slug]
+        (client,) = [c for c in operator.get_clients() if c["clientId"] == slug]
         assert client["directAccessGrantsEnabled"] is True
         assert client["publicClient"] is False
         lifespans[slug] = int(client["attributes"]["access.token.lifespan"])
