@@ -8,10 +8,9 @@ import sys
 
 import falcon
 
-from facade.adapters import redis_store
 from facade.bootstrap import Services, build_services
 from facade.contracts import load_contract
-from facade.contracts.base import Contract
+from facade.http.contract import Contract
 from facade.http.dev_outbox import mount_dev_outbox
 from facade.http.dev_wechat import mount_dev_wechat
 from facade.http.errors import ContractErrorHandler
@@ -41,7 +40,7 @@ def create_app(
         Readiness(
             {
                 "keycloak": services.identity.ping,
-                "redis": lambda: redis_store.ping(services.redis),
+                "redis": services.stores.ping,
             }
         ),
     )

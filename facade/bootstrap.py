@@ -5,6 +5,7 @@ Nothing connects here either: clients connect lazily on first use, inside each g
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import redis
@@ -27,9 +28,20 @@ from facade.adapters.sms_tencent import TencentSms
 from facade.adapters.smtp_sender import SmtpSender
 from facade.adapters.wechat import WechatClient
 from facade.core.accounts import Accounts
-from facade.core.codes import CodeService
+from facade.core.codes import CodeService, CodeStore
 from facade.core.delivery import CHANNELS, Channel, Delivery, Sender
+from facade.core.enrolment import Enrolment
+from facade.core.limits import RateLimiter
 from facade.core.phone_binding import PhoneBinding
+from facade.core.ports import (
+    IdentityProvider,
+    ProfileCache,
+    Revocations,
+    UidCounter,
+    UniqueClaims,
+    UserIndex,
+    WechatSessions,
+)
 from facade.core.registration import Registrar
 from facade.core.sessions import Sessions
 from facade.core.users import UserDirectory
@@ -37,64 +49,118 @@ from facade.core.verified_sign_in import VerifiedSignIns
 from facade.settings import Settings
 
 
+@dataclass(frozen=True)
+class Stores:
+    """The ports kept in Redis (what may be lost: codes, limits, caches, claims)."""
+
+    codes: CodeStore
+    limiter: RateLimiter
+    index: UserIndex
+    cache: ProfileCache
+    revocations: Revocations
+    claims: UniqueClaims
+    uids: UidCounter
+    ping: Callable[[], None]
+    #: Development mode only: what the development sender "sent".
+    outbox: RedisOutbox | None = None
+    #: The client behind them, for the tests and benchmarks that reach into Redis.
+    redis: redis.Redis | None = None
+    keys: RedisKeys | None = None
+
+
 @dataclass
 class Services:
     """Everything the contracts call, built once per process."""
 
     settings: Settings
-    identity: KeycloakGateway
-    redis: redis.Redis
-    keys: RedisKeys
+    identity: IdentityProvider
+    stores: Stores
     users: UserDirectory
     registrar: Registrar
     sessions: Sessions
     accounts: Accounts
-    limiter: RedisRateLimiter
     codes: CodeService
-    #: Development mode only (None in production): what the development sender "sent".
-    outbox: RedisOutbox | None
     verified_sign_ins: VerifiedSignIns
     phone_binding: PhoneBinding
+    enrolment: Enrolment
+
+    @property
+    def redis(self) -> redis.Redis:
+        assert self.stores.redis is not None, "these services run on in-memory stores"
+        return self.stores.redis
+
+    @property
+    def keys(self) -> RedisKeys:
+        assert self.stores.keys is not None, "these services run on in-memory stores"
+        return self.stores.keys
+
+    @property
+    def outbox(self) -> RedisOutbox | None:
+        return self.stores.outbox
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.stores.limiter
 
 
-def build_services(settings: Settings) -> Services:
-    identity = KeycloakGateway(settings)
+def redis_stores(settings: Settings) -> Stores:
+    """Every Redis-backed port on one lazily connecting client."""
     client = redis_store.connect(settings.redis_url)
     keys = RedisKeys(settings.redis_prefix)
-    claims = RedisUniqueClaims(client, keys)
-    users = UserDirectory(
-        identity,
-        RedisUserIndex(client, keys),
-        RedisProfileCache(client, keys, settings.profile_cache_ttl),
+    return Stores(
+        codes=RedisCodeStore(client, keys),
+        limiter=RedisRateLimiter(client, keys, settings.rate_limits),
+        index=RedisUserIndex(client, keys),
+        cache=RedisProfileCache(client, keys, settings.profile_cache_ttl),
+        revocations=RedisRevocations(client, keys),
+        claims=RedisUniqueClaims(client, keys),
+        uids=RedisUidCounter(client, keys),
+        ping=lambda: redis_store.ping(client),
+        outbox=RedisOutbox(client, keys) if settings.is_development else None,
+        redis=client,
+        keys=keys,
     )
-    sessions = Sessions(identity, users, RedisRevocations(client, keys), settings.revocation_ttl)
-    limiter = RedisRateLimiter(client, keys, settings.rate_limits)
-    outbox = RedisOutbox(client, keys) if settings.is_development else None
+
+
+def build_services(
+    settings: Settings,
+    *,
+    identity: IdentityProvider | None = None,
+    stores: Stores | None = None,
+    senders: Mapping[Channel, list[Sender]] | None = None,
+    wechat: WechatSessions | None = None,
+) -> Services:
+    """The use cases over real clients, or over the ports a test passes in."""
+    identity = identity or KeycloakGateway(settings)
+    stores = stores or redis_stores(settings)
+    users = UserDirectory(identity, stores.index, stores.cache)
+    sessions = Sessions(
+        identity, users, stores.revocations, settings.revocation_ttl, stores.limiter
+    )
     codes = CodeService(
-        RedisCodeStore(client, keys),
-        limiter,
-        Delivery(build_senders(settings, outbox)),
+        stores.codes,
+        stores.limiter,
+        Delivery(dict(senders) if senders is not None else build_senders(settings, stores.outbox)),
         settings.codes.policy_for,
         settings.secret,
         development=settings.is_development,
     )
-    registrar = Registrar(identity, users, claims, RedisUidCounter(client, keys))
-    accounts = Accounts(identity, users, sessions, claims)
-    wechat = WechatClient.from_settings(settings) if settings.wechat_appid else None
+    registrar = Registrar(identity, users, stores.claims, stores.uids)
+    accounts = Accounts(identity, users, sessions, stores.claims)
+    if wechat is None and settings.wechat_appid:
+        wechat = WechatClient.from_settings(settings)
     return Services(
         settings=settings,
         identity=identity,
-        redis=client,
-        keys=keys,
+        stores=stores,
         users=users,
         registrar=registrar,
         sessions=sessions,
         accounts=accounts,
-        limiter=limiter,
         codes=codes,
-        outbox=outbox,
-        verified_sign_ins=VerifiedSignIns(users, registrar, sessions, codes, wechat),
+        verified_sign_ins=VerifiedSignIns(users, registrar, sessions, codes, accounts, wechat),
         phone_binding=PhoneBinding(codes, accounts),
+        enrolment=Enrolment(identity, users, registrar, sessions, accounts, codes),
     )
 
 

@@ -79,6 +79,8 @@ class Settings:
     wechat_appid: str = ""
     wechat_secret: str = ""
     wechat_timeout: float = 5.0
+    #: Swagger UI at ``<prefix>/docs`` (on in development, off in production unless asked).
+    api_docs: bool = True
 
     @property
     def is_development(self) -> bool:
@@ -137,7 +139,8 @@ class Settings:
                 if not development:
                     raise SettingsError(f"FACADE_{slug.upper()}_CLIENT_SECRET is required")
                 client_secret = f"dev-{slug}-secret"
-            clients[slug] = ContractClient(get(f"{slug.upper()}_CLIENT_ID", slug), client_secret)
+            client_id = get(f"{slug.upper()}_CLIENT_ID", contract_client_id(slug))
+            clients[slug] = ContractClient(client_id, client_secret)
 
         service_secret = get("KEYCLOAK_CLIENT_SECRET")
         if not service_secret:
@@ -160,23 +163,49 @@ class Settings:
             keycloak_issuer=get("KEYCLOAK_ISSUER") or None,
             keycloak_client_id=get("KEYCLOAK_CLIENT_ID", "facade"),
             keycloak_client_secret=service_secret,
-            keycloak_timeout=float(get("KEYCLOAK_TIMEOUT", "10")),
+            keycloak_timeout=_number("KEYCLOAK_TIMEOUT", get("KEYCLOAK_TIMEOUT", "10"), float),
             contract_clients=clients,
             prefixes=prefixes,
             redis_url=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             redis_prefix=get("REDIS_PREFIX", "facade:"),
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
-            profile_cache_ttl=float(get("PROFILE_CACHE_TTL", "2")),
-            revocation_ttl=int(get("REVOCATION_TTL", str(86400 + 300))),
+            profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "2"), float),
+            revocation_ttl=int(_number("REVOCATION_TTL", get("REVOCATION_TTL", "86700"), int)),
             codes=codes,
             rate_limits=rate_limits,
             delivery=delivery,
             wechat_api_base=get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
             wechat_appid=get("WECHAT_APPID"),
             wechat_secret=get("WECHAT_SECRET"),
-            wechat_timeout=float(get("WECHAT_TIMEOUT", "5")),
+            wechat_timeout=_number("WECHAT_TIMEOUT", get("WECHAT_TIMEOUT", "5"), float),
+            api_docs=_flag("API_DOCS", get("API_DOCS", "1" if development else "0")),
         )
+
+
+def contract_client_id(slug: str) -> str:
+    """The Keycloak client of a contract: ``facade-<slug>``, a name no built-in client uses
+    (a client named ``account`` would replace Keycloak's own account console)."""
+    return f"facade-{slug}"
+
+
+def _number(name: str, value: str, kind: type[int] | type[float]) -> float:
+    try:
+        number = kind(value)
+    except ValueError:
+        raise SettingsError(f"FACADE_{name} must be a number, not {value!r}") from None
+    if number < 0:
+        raise SettingsError(f"FACADE_{name} must not be negative")
+    return number
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"FACADE_{name} must be 1 or 0, not {value!r}")
 
 
 def _normalise_prefix(prefix: str) -> str:

@@ -243,10 +243,13 @@ class KeycloakGateway:
             credentials = self._admin().get_credentials(user_id)
         return any(c.get("type") == "password" for c in credentials)
 
-    def realm_roles(self, user_id: str) -> frozenset[str]:
-        with _translated("read roles"):
-            roles = self._admin().get_composite_realm_roles_of_user(user_id)
-        return frozenset(str(role["name"]) for role in roles)
+    def remove_password(self, user_id: str) -> None:
+        """Delete the user's password credentials (a proven phone wins over an unproven one)."""
+        admin = self._admin()
+        with _translated("remove password"):
+            for credential in admin.get_credentials(user_id):
+                if credential.get("type") == "password":
+                    admin.delete_credential(user_id, credential["id"])
 
     def all_attribute_values(self, name: str, page_size: int = 500) -> list[str]:
         """Every user's value of one attribute: a full scan, for rare recovery work only."""
@@ -516,4 +519,5 @@ def _token_set_from(raw: Mapping[str, Any]) -> TokenSet:
         refresh_expires_in=int(raw.get("refresh_expires_in", 0)),
         issued_at=issued_at,
         session_id=claims.get("sid") or raw.get("session_state"),
+        roles=frozenset((claims.get("realm_access") or {}).get("roles", [])),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from facade.contracts.base import Contract
+from facade.http.contract import Contract
 
 
 def load_contract(slug: str) -> Contract:

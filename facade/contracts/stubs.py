@@ -1,18 +1,12 @@
-"""Routes of a mounted contract whose own issue has not landed: they answer 501 in its format."""
+"""Routes of a contract whose own issue has not landed: they answer 501 in its format."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import falcon
 
+from facade.contracts.kit import Route
+from facade.contracts.kit.contract import Method, ResourceFactory
 from facade.core.errors import NotImplementedYet
-from facade.http.rendering import Rendered
-
-if TYPE_CHECKING:
-    from facade.bootstrap import Services
 
 
 class NotYetResource:
@@ -27,28 +21,17 @@ class NotYetResource:
     on_get = on_post = on_put = _refuse
 
 
-def mount_not_yet(
-    app: falcon.App[falcon.Request, falcon.Response], prefix: str, routes: tuple[str, ...]
-) -> None:
-    for route in routes:
-        app.add_route(prefix + route, NotYetResource(route))
+def not_yet_routes(endpoints: tuple[tuple[Method, str], ...]) -> tuple[Route, ...]:
+    def factory(path: str) -> ResourceFactory:
+        return lambda services: NotYetResource(path)
 
-
-@dataclass(frozen=True)
-class PlaceholderContract:
-    """A contract mounted before its issue lands: its documented routes, each answering 501
-    in the contract's own error format, so clients already see the right shape of error."""
-
-    slug: str
-    routes: tuple[str, ...]
-    render: Callable[[Exception], Rendered]
-    #: Channels its codes go by; production refuses to start without a sender for each.
-    channels: tuple[str, ...] = ("sms",)
-
-    def mount(
-        self, app: falcon.App[falcon.Request, falcon.Response], prefix: str, services: Services
-    ) -> None:
-        mount_not_yet(app, prefix, self.routes)
-
-    def render_error(self, error: Exception, route: str | None) -> Rendered:
-        return self.render(error)
+    return tuple(
+        Route(
+            method,
+            path,
+            factory(path),
+            f"{method} {path} (not served yet)",
+            errors=("not_implemented",),
+        )
+        for method, path in endpoints
+    )

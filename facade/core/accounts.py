@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+from facade.core.delivery import Channel
 from facade.core.errors import AlreadyExists, Unavailable
 from facade.core.models import User
 from facade.core.ports import IdentityProvider, UniqueClaims
@@ -26,6 +27,31 @@ class Accounts:
         self._sessions = sessions
         self._claims = claims
         self._claim_wait = claim_wait_seconds
+
+    def accept_proof(self, user: User, channel: Channel) -> User:
+        """``user`` holds the phone (``sms``) or email just proven by a code.
+
+        When it was stored without proof (``account``'s ``/register``, say), the proof wins
+        (contracts README): it becomes verified, a password set before the proof is removed
+        and every session ends, so whoever typed someone else's phone keeps no way in. Only an
+        explicit ``phone_number_verified=false`` marks an unproven phone, so users an operator
+        made with a phone keep their password.
+        """
+        if channel == "sms":
+            if user.attr("phone_number_verified") != "false":
+                return user
+            updated = self._identity.update_user(
+                user.id, attributes={"phone_number_verified": "true"}
+            )
+        else:
+            if user.email_verified or not user.email:
+                return user
+            updated = self._identity.update_user(user.id, email=user.email)
+        self._identity.remove_password(user.id)
+        self._sessions.revoke_all(user.id)
+        self._identity.logout_all_sessions(user.id)
+        self._directory.forget(user.id)
+        return updated
 
     def has_password(self, user: User) -> bool:
         return self._identity.has_password(user.id)

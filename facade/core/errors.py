@@ -6,9 +6,17 @@ the time to wait, the part that failed) and never a pre-rendered response.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class FacadeError(Exception):
-    """Base of every error a contract is expected to render."""
+    """Base of every error a contract is expected to render.
+
+    ``kind`` names the error type and ``variant`` (when set) the case within it (the field that
+    already exists, why a code was refused): contracts' error tables are keyed by
+    ``kind.variant`` first, then by ``kind``.
+    """
 
     kind = "error"
 
@@ -16,16 +24,36 @@ class FacadeError(Exception):
         super().__init__(detail or self.kind)
         self.detail = detail or self.kind
 
+    @property
+    def variant(self) -> str | None:
+        return None
+
 
 class InvalidInput(FacadeError):
-    """The request is malformed: not JSON, wrong type, missing or invalid field."""
+    """The request is malformed: not JSON, wrong type, missing or invalid field.
+
+    ``errors`` lists every failing field as ``{"loc": [...], "msg": ..., "type": ...}`` (the
+    shape pydantic and FastAPI use); ``field`` and ``reason`` are the first of them.
+    """
 
     kind = "invalid_input"
 
-    def __init__(self, field: str | None = None, reason: str = "invalid") -> None:
+    def __init__(
+        self,
+        field: str | None = None,
+        reason: str = "invalid",
+        errors: tuple[Mapping[str, Any], ...] = (),
+    ) -> None:
         super().__init__(f"{field}: {reason}" if field else reason)
         self.field = field
         self.reason = reason
+        self.errors = errors or (
+            {"loc": [field] if field else [], "msg": reason, "type": "value_error"},
+        )
+
+    @property
+    def variant(self) -> str | None:
+        return self.field
 
 
 class AlreadyExists(FacadeError):
@@ -37,6 +65,10 @@ class AlreadyExists(FacadeError):
         super().__init__(f"{field} already exists")
         self.field = field
 
+    @property
+    def variant(self) -> str | None:
+        return self.field
+
 
 class NotFound(FacadeError):
     """The user (or other subject) does not exist."""
@@ -46,6 +78,10 @@ class NotFound(FacadeError):
     def __init__(self, what: str = "user") -> None:
         super().__init__(f"{what} not found")
         self.what = what
+
+    @property
+    def variant(self) -> str | None:
+        return self.what
 
 
 class InvalidCredentials(FacadeError):
@@ -90,6 +126,10 @@ class Unavailable(FacadeError):
         super().__init__(detail or f"{part} unavailable")
         self.part = part
 
+    @property
+    def variant(self) -> str | None:
+        return self.part
+
 
 class NotImplementedYet(FacadeError):
     """An endpoint of a mounted contract whose issue has not landed yet."""
@@ -107,6 +147,10 @@ class CodeRejected(FacadeError):
         super().__init__(f"verification code {reason}")
         self.reason = reason
 
+    @property
+    def variant(self) -> str | None:
+        return self.reason
+
 
 class DeliveryFailed(FacadeError):
     """No provider delivered the message: ``provider_down``, ``throttled`` or
@@ -118,6 +162,10 @@ class DeliveryFailed(FacadeError):
         super().__init__(detail or f"{channel} delivery failed: {reason}")
         self.channel = channel
         self.reason = reason
+
+    @property
+    def variant(self) -> str | None:
+        return self.reason
 
 
 class ExternalAuthRejected(FacadeError):
@@ -136,3 +184,7 @@ class ExternalAuthRejected(FacadeError):
         self.provider = provider
         self.code = code
         self.reason = reason
+
+    @property
+    def variant(self) -> str | None:
+        return self.reason

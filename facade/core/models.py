@@ -47,6 +47,8 @@ class TokenSet:
     refresh_expires_in: int
     issued_at: int
     session_id: str | None = None
+    #: Realm roles the access token carries (``admin`` for operators).
+    roles: frozenset[str] = frozenset()
 
     @property
     def expires_at(self) -> int:
@@ -93,6 +95,15 @@ class Registration:
     phone_verified: bool = False
     email_verified: bool = False
     attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A user registered by a proven phone or email, and the tokens when the contract signs
+    the new user in at once."""
+
+    user: User
+    tokens: TokenSet | None
 
 
 @dataclass(frozen=True)

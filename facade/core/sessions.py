@@ -11,10 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from facade.core.errors import AccountDisabled, InvalidCredentials, InvalidToken
+from facade.core.errors import AccountDisabled, InvalidCredentials, InvalidToken, NotFound
+from facade.core.limits import RateLimiter
 from facade.core.models import Principal, SignIn, TokenClaims, TokenSet, User
 from facade.core.ports import IdentityProvider, Revocations
 from facade.core.users import UserDirectory
+
+#: The rate-limit group of every sign-in, registration and reset, as ``"<contract>.login"``.
+LOGIN_GROUP = "login"
 
 
 class Sessions:
@@ -24,21 +28,32 @@ class Sessions:
         directory: UserDirectory,
         revocations: Revocations,
         revocation_ttl: int,
+        limiter: RateLimiter,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._limiter = limiter
         self._identity = identity
         self._directory = directory
         self._revocations = revocations
         self._revocation_ttl = revocation_ttl
         self._clock = clock
 
+    def limit_attempt(self, contract: str, client_ip: str | None) -> None:
+        """Count one attempt to prove who one is (sign-in, registration, reset) from an IP."""
+        self._limiter.hit(f"{contract}.{LOGIN_GROUP}", ip=client_ip or None, target=None)
+
     def sign_in_password(
-        self, contract: str, login: str, password: str, canonical_phone: str | None = None
+        self, contract: str, login: str, password: str, *, client_ip: str | None = None
     ) -> SignIn:
-        """Password sign-in by username, email or phone (canonical form from the caller)."""
-        user = self._directory.find_by_login(login, canonical_phone)
+        """Password sign-in by username, email or phone (in any form a client types).
+
+        Raises NotFound for an unknown login (contracts that must not tell the two apart
+        render it like InvalidCredentials), AccountDisabled, or RateLimited.
+        """
+        self.limit_attempt(contract, client_ip)
+        user = self._directory.find_by_login(login)
         if user is None:
-            raise InvalidCredentials()
+            raise NotFound("user")
         if not user.enabled:
             raise AccountDisabled("account disabled")
         tokens = self._identity.password_grant(contract, user.username, password)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from facade.core.errors import AccountDisabled, InvalidToken
+from facade.core.errors import InvalidInput
 from facade.core.models import User
 from facade.core.ports import IdentityProvider, ProfileCache, UserIndex
+from facade.core.targets import canonical_phone
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,6 @@ class UserDirectory:
         user = self._identity.get_user(user_id)
         if user is not None:
             self._cache.put(user)
-        return user
-
-    def require_active(self, user_id: str) -> User:
-        """The user a valid token names, refused once deleted or disabled by an operator."""
-        user = self.get(user_id)
-        if user is None:
-            raise InvalidToken("user no longer exists")
-        if not user.enabled:
-            raise AccountDisabled("account disabled")
         return user
 
     def find_by(self, attribute: str, value: str) -> User | None:
@@ -70,14 +62,27 @@ class UserDirectory:
     def find_by_uid(self, uid: int) -> User | None:
         return self.find_by("uid", str(uid))
 
-    def find_by_login(self, login: str, canonical_phone: str | None = None) -> User | None:
-        """A username, an email, or (already canonicalised by the caller) a phone number."""
-        if canonical_phone is not None:
-            by_phone = self.find_by_phone(canonical_phone)
+    def find_by_email(self, email: str) -> User | None:
+        """``email`` is canonical (lower case); Keycloak keeps emails unique."""
+        return self._identity.find_by_email(email)
+
+    def find_by_target(self, channel: str, target: str) -> User | None:
+        """The holder of a canonical phone (``sms``) or email (``email``)."""
+        return self.find_by_phone(target) if channel == "sms" else self.find_by_email(target)
+
+    def find_by_login(self, login: str) -> User | None:
+        """A phone number (any form a client types), an email, or a username.
+
+        A phone-shaped login is tried as a phone first and then as a username, since a
+        user may have chosen digits as a name; an email is tried as email, then username.
+        """
+        phone = phone_or_none(login)
+        if phone is not None:
+            by_phone = self.find_by_phone(phone)
             if by_phone is not None:
                 return by_phone
         if "@" in login:
-            by_email = self._identity.find_by_email(login.lower())
+            by_email = self._identity.find_by_email(login.strip().lower())
             if by_email is not None:
                 return by_email
         return self._identity.find_by_username(login)
@@ -98,3 +103,10 @@ class UserDirectory:
             self._index.drop(attribute, old)
         if new:
             self._index.put(attribute, new, user_id)
+
+
+def phone_or_none(login: str) -> str | None:
+    try:
+        return canonical_phone(login)
+    except InvalidInput:
+        return None

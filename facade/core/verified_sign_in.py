@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from facade.core.errors import AlreadyExists, InvalidInput, NotFound
+from facade.core.accounts import Accounts
+from facade.core.delivery import Channel
+from facade.core.errors import AccountDisabled, AlreadyExists, InvalidInput, NotFound, Unavailable
 from facade.core.models import Registration, User, VerifiedSignIn
 from facade.core.ports import CodeVerifier, WechatSessions
 from facade.core.registration import Registrar
@@ -24,39 +26,61 @@ class VerifiedSignIns:
         registrar: Registrar,
         sessions: Sessions,
         codes: CodeVerifier,
+        accounts: Accounts,
         wechat: WechatSessions | None,
     ) -> None:
+        self._accounts = accounts
         self._directory = directory
         self._registrar = registrar
         self._sessions = sessions
         self._codes = codes
         self._wechat = wechat
 
-    def by_phone_code(
+    def by_code(
         self,
         contract: str,
-        phone: str,
+        channel: Channel,
+        target: str,
         code: str,
         *,
+        client_ip: str | None = None,
         purpose: str = "login",
         register: bool = True,
         new_user_attributes: Mapping[str, str] | None = None,
         invite_code: str | None = None,
     ) -> VerifiedSignIn:
-        """``phone`` is canonical. With ``register`` False an unknown phone is ``NotFound``."""
-        user = self._directory.find_by_phone(phone)
+        """Sign in the holder of a canonical phone (``sms``) or email proven by ``code``.
+
+        With ``register`` an unknown phone gets a new user; without, it is NotFound, told
+        only after the code checks (only the holder learns whether an account exists). A
+        disabled user and an unknown invite code are refused before the code is spent. A
+        holder whose phone or email was given without proof loses its password and sessions
+        to this proof (contracts README: the proof wins).
+        """
+        self._sessions.limit_attempt(contract, client_ip)
+        user = self._directory.find_by_target(channel, target)
+        if user is not None and not user.enabled:
+            raise AccountDisabled("account disabled")
         inviter = self._inviter(invite_code) if user is None and register else None
+        self._codes.verify(contract, purpose, target, code)
         if user is None and not register:
             raise NotFound("user")
-        self._codes.verify(contract, purpose, phone, code)
         registration = None
         if user is None:
             attributes = dict(new_user_attributes or {})
             if inviter is not None:
                 attributes["invited_by"] = inviter.id
-            registration = Registration(phone=phone, phone_verified=True, attributes=attributes)
+            registration = Registration(
+                phone=target if channel == "sms" else None,
+                phone_verified=channel == "sms",
+                email=target if channel == "email" else None,
+                email_verified=channel == "email",
+                attributes=attributes,
+            )
+        else:
+            user = self._accounts.accept_proof(user, channel)
         return self._sign_in(
-            contract, user, registration, lambda: self._directory.find_by_phone(phone)
+            contract, user, registration, lambda: self._directory.find_by_target(channel, target)
         )
 
     def by_wechat(
@@ -64,21 +88,26 @@ class VerifiedSignIns:
         contract: str,
         js_code: str,
         *,
+        client_ip: str | None = None,
         new_user_attributes: Mapping[str, str] | None = None,
         invite_code: str | None = None,
     ) -> VerifiedSignIn:
         """Find the user by unionid (stable across a developer's apps), else by openid."""
         if self._wechat is None:
-            raise InvalidInput("code", "WeChat sign-in is not configured")
+            raise Unavailable("wechat", "WeChat sign-in is not configured")
+        self._sessions.limit_attempt(contract, client_ip)
+        # Every input is checked before the one-time WeChat code is spent.
+        inviter = self._inviter(invite_code)
         identity = self._wechat.code_to_session(js_code)
         user = self._find_wechat_user(identity.openid, identity.unionid)
+        if user is not None and not user.enabled:
+            raise AccountDisabled("account disabled")
         registration = None
         if user is None:
             attributes = dict(new_user_attributes or {})
             attributes["wechat_openid"] = identity.openid
             if identity.unionid:
                 attributes["wechat_unionid"] = identity.unionid
-            inviter = self._inviter(invite_code)
             if inviter is not None:
                 attributes["invited_by"] = inviter.id
             registration = Registration(attributes=attributes)

@@ -1,32 +1,32 @@
-"""Bearer authentication as a Falcon hook, shared by every contract's protected routes."""
+"""Bearer authentication for one contract's protected routes."""
 
 from __future__ import annotations
-
-from typing import Any, Protocol, cast
 
 import falcon
 
 from facade.core.errors import InvalidToken
+from facade.core.models import Principal
 from facade.core.sessions import Sessions
-from facade.http.body import bearer_token
 
 
-class ProtectedResource(Protocol):
-    """A resource whose routes need a bearer token of its own contract."""
+def bearer_token(req: falcon.Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, or None when absent or malformed."""
+    header = req.get_header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
-    contract: str
-    sessions: Sessions
 
+class BearerAuth:
+    """The caller behind a bearer access token issued to this contract's client."""
 
-def require_bearer(
-    req: falcon.Request, resp: falcon.Response, resource: object, params: dict[str, Any]
-) -> None:
-    """``@falcon.before`` hook: puts the caller's :class:`Principal` on ``req.context``.
+    def __init__(self, contract: str, sessions: Sessions) -> None:
+        self._contract = contract
+        self._sessions = sessions
 
-    ``resource`` must be a :class:`ProtectedResource` (Falcon types hooks with ``object``).
-    """
-    protected = cast(ProtectedResource, resource)
-    token = bearer_token(req)
-    if token is None:
-        raise InvalidToken("missing bearer token")
-    req.context.principal = protected.sessions.authenticate(protected.contract, token)
+    def __call__(self, req: falcon.Request) -> Principal:
+        token = bearer_token(req)
+        if token is None:
+            raise InvalidToken("missing bearer token")
+        return self._sessions.authenticate(self._contract, token)

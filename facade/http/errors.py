@@ -8,8 +8,8 @@ from typing import Any
 
 import falcon
 
-from facade.contracts.base import Contract, http_status_of
 from facade.core.errors import FacadeError
+from facade.http.contract import Contract, http_status_of
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,15 @@ log = logging.getLogger(__name__)
 
 REALM_DIR = Path(__file__).resolve().parents[2] / "keycloak-realm"
 POLICY_NAME = "facade-service-client"
-CONTRACT_CLIENTS = ("captcha", "vcode", "member", "customer", "account")
+CONTRACT_SLUGS = ("captcha", "vcode", "member", "customer", "account")
+CONTRACT_CLIENTS = tuple(f"facade-{slug}" for slug in CONTRACT_SLUGS)
+#: Keycloak's own clients that an early realm JSON displaced (a contract client named ``account``
+#: made the import skip them), recreated by :func:`_repair_builtin_clients`.
+BUILTIN_CLIENTS = ("account", "account-console")
+#: Account roles every user needs for the account console.
+ACCOUNT_ROLES = ("view-profile", "manage-account")
+#: Realm settings an import sets once and this step keeps up to date.
+REALM_SETTINGS = ("passwordPolicy", "displayName", "supportedLocales", "defaultLocale")
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,98 @@ def apply_realm(login: AdminLogin, realm_dir: Path = REALM_DIR) -> list[str]:
 
     # Written every time: Keycloak adds defaults on read, so a comparison would never settle.
     _put(admin, f"admin/realms/{login.realm}/users/profile", load_user_profile(realm_dir))
-
+    changes += _update_realm_settings(admin, login.realm, realm)
+    changes += _repair_contract_clients(admin, login.realm, realm)
+    changes += _repair_builtin_clients(admin, login.realm)
     changes += _grant_impersonation(admin, login)
+    return changes
+
+
+def _update_realm_settings(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> list[str]:
+    current = admin.get_realm(realm)
+    update = {
+        key: wanted[key]
+        for key in REALM_SETTINGS
+        if key in wanted and _comparable(current.get(key)) != _comparable(wanted[key])
+    }
+    if not update:
+        return []
+    admin.update_realm(realm, update)
+    return [f"updated realm settings {sorted(update)}"]
+
+
+def _repair_contract_clients(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> list[str]:
+    """Contract clients under today's ids; those under the bare slugs of early versions go."""
+    changes: list[str] = []
+    by_id = {c["clientId"]: c for c in admin.get_clients()}
+    for slug in CONTRACT_SLUGS:
+        old = by_id.get(slug)
+        if slug not in BUILTIN_CLIENTS and old is not None and _displaced(old):
+            admin.delete_client(old["id"])
+            changes.append(f"removed old contract client {slug!r}")
+    for client in wanted.get("clients", []):
+        if client["clientId"] in CONTRACT_CLIENTS and client["clientId"] not in by_id:
+            admin.create_client(client)
+            changes.append(f"created contract client {client['clientId']!r}")
+    return changes
+
+
+def _repair_builtin_clients(admin: KeycloakAdmin, realm: str) -> list[str]:
+    """Recreate Keycloak's account clients where an old realm lost them.
+
+    Their exact representation belongs to the Keycloak version at hand, so it is read from a
+    scratch realm that this Keycloak creates with its defaults, then removed.
+    """
+    existing = {c["clientId"]: c for c in admin.get_clients()}
+    missing = [
+        client_id
+        for client_id in BUILTIN_CLIENTS
+        if client_id not in existing or _displaced(existing[client_id])
+    ]
+    if not missing:
+        return []
+    scratch = f"{realm}-scratch-defaults"
+    admin.create_realm({"realm": scratch, "enabled": False}, skip_exists=True)
+    try:
+        admin.change_current_realm(scratch)
+        templates = {c["clientId"]: c for c in admin.get_clients() if c["clientId"] in missing}
+        for client in templates.values():
+            client_uuid = admin.get_client_id(client["clientId"])
+            client["_roles"] = admin.get_client_roles(client_uuid) if client_uuid else []
+    finally:
+        admin.change_current_realm(realm)
+        admin.delete_realm(scratch)
+    changes: list[str] = []
+    for client_id in missing:
+        template = templates[client_id]
+        roles = template.pop("_roles")
+        template.pop("id", None)
+        template.pop("protocolMappers", None)
+        if client_id in existing:
+            # Keycloak refuses to delete a client named ``account``: turn ours back into its own.
+            admin.update_client(existing[client_id]["id"], {**template, "secret": None})
+        else:
+            admin.create_client(template)
+        new_uuid = _client_uuid(admin, client_id)
+        for role in roles:
+            admin.create_client_role(
+                new_uuid,
+                {k: role[k] for k in ("name", "description") if k in role},
+                skip_exists=True,
+            )
+        changes.append(f"recreated Keycloak's {client_id!r} client")
+    account_uuid = _client_uuid(admin, "account")
+    default_role = admin.get_realm(realm)["defaultRole"]["name"]
+    composites = admin.connection.raw_get(
+        f"admin/realms/{realm}/roles/{default_role}/composites/clients/{account_uuid}"
+    ).json()
+    present = {r["name"] for r in composites}
+    grant = [
+        admin.get_client_role(account_uuid, name) for name in ACCOUNT_ROLES if name not in present
+    ]
+    if grant:
+        admin.add_composite_realm_roles_to_role(default_role, grant)
+        changes.append("gave every user the account console roles")
     return changes
 
 
@@ -148,6 +246,23 @@ def _ensure_policy_on(
     }
     admin.update_client_authz_scope_permission(payload, management_id, permission_id)
     changes.append(f"granted {label} to {POLICY_NAME}")
+
+
+def _displaced(client: dict[str, Any]) -> bool:
+    """A contract client of an early realm JSON, named by the bare slug."""
+    return client.get("name") == f"{client['clientId']} contract (facade)"
+
+
+def _comparable(value: Any) -> Any:
+    """Lists Keycloak may reorder (``supportedLocales``) compare as sets."""
+    return sorted(value) if isinstance(value, list) else value
+
+
+def _client_uuid(admin: KeycloakAdmin, client_id: str) -> str:
+    found = admin.get_client_id(client_id)
+    if found is None:
+        raise RuntimeError(f"client {client_id!r} is missing after it was created")
+    return found
 
 
 def _put(admin: KeycloakAdmin, path: str, payload: dict[str, Any]) -> dict[str, Any]:

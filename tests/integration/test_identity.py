@@ -14,6 +14,7 @@ from facade.core.errors import (
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
+    NotFound,
 )
 from facade.core.models import Registration
 from tests.conftest import random_phone, random_username
@@ -41,14 +42,20 @@ def test_registered_user_signs_in_with_password_by_username_phone_and_email(serv
         attributes={"nickname": "Ada"},
     )
     phone = user.attr("phone_number")
-    for login, canonical in ((username, None), (f"{username}@example.com", None), (phone, phone)):
-        signed_in = services.sessions.sign_in_password("vcode", login, PASSWORD, canonical)
+    typed_phone = f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"
+    for login in (
+        username,
+        f"{username}@example.com",
+        f"{username.upper()}@EXAMPLE.COM",
+        typed_phone,
+    ):
+        signed_in = services.sessions.sign_in_password("vcode", login, PASSWORD)
         assert signed_in.user.id == user.id
         principal = services.sessions.authenticate("vcode", signed_in.tokens.access_token)
         assert principal.user.attr("nickname") == "Ada"
     with pytest.raises(InvalidCredentials):
         services.sessions.sign_in_password("vcode", username, "Wrong1234")
-    with pytest.raises(InvalidCredentials):
+    with pytest.raises(NotFound):
         services.sessions.sign_in_password("vcode", random_username(), PASSWORD)
 
 

@@ -38,7 +38,7 @@ def test_created_user_signs_in_with_password(gateway, user):
     tokens = gateway.password_grant("member", username, PASSWORD)
     claims = gateway.verify_access_token("member", tokens.access_token)
     assert claims.subject == user_id
-    assert claims.client_id == "member"
+    assert claims.client_id == "facade-member"
     assert tokens.expires_in == 7200
 
 
@@ -72,12 +72,12 @@ def test_token_exchange_yields_tokens_whose_subject_is_the_user(gateway, user):
     tokens = gateway.exchange_for_user("vcode", user_id)
     claims = gateway.verify_access_token("vcode", tokens.access_token)
     assert claims.subject == user_id
-    assert claims.client_id == "vcode"
+    assert claims.client_id == "facade-vcode"
     assert tokens.refresh_token
     assert tokens.expires_in == 86400
     refresh_claims = jwt.decode(tokens.refresh_token, options={"verify_signature": False})
     assert refresh_claims["sub"] == user_id
-    assert refresh_claims["azp"] == "vcode"
+    assert refresh_claims["azp"] == "facade-vcode"
 
 
 def test_refresh_returns_new_tokens_for_the_same_session(gateway, user):
@@ -121,7 +121,7 @@ def test_tampered_and_garbage_tokens_are_refused(gateway, user):
 
 def test_unknown_key_id_is_refused_without_trusting_it(gateway, user):
     forged = jwt.encode(
-        {"sub": user[0], "azp": "member", "typ": "Bearer", "exp": 9999999999, "iat": 1},
+        {"sub": user[0], "azp": "facade-member", "typ": "Bearer", "exp": 9999999999, "iat": 1},
         "x" * 32,
         algorithm="HS256",
         headers={"kid": "forged"},

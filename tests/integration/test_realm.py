@@ -6,10 +6,17 @@ import json
 
 import pytest
 import requests
+from keycloak import KeycloakAdmin
 
 from facade.adapters.keycloak import KeycloakGateway
 from facade.core.models import NewUser
-from facade.realm.apply import AdminLogin, apply_realm, load_user_profile
+from facade.realm.apply import (
+    CONTRACT_SLUGS,
+    AdminLogin,
+    apply_realm,
+    load_realm,
+    load_user_profile,
+)
 from tests.conftest import random_phone, random_username
 
 CONTRACT_ATTRIBUTES = {
@@ -99,7 +106,7 @@ def test_roles_and_contract_clients(operator):
     assert "user" in {role["name"] for role in composites}
     lifespans = {}
     for slug in ("captcha", "vcode", "member", "customer", "account"):
-        (client,) = [c for c in operator.get_clients() if c["clientId"] == slug]
+        (client,) = [c for c in operator.get_clients() if c["clientId"] == f"facade-{slug}"]
         assert client["directAccessGrantsEnabled"] is True
         assert client["publicClient"] is False
         lifespans[slug] = int(client["attributes"]["access.token.lifespan"])
@@ -107,6 +114,60 @@ def test_roles_and_contract_clients(operator):
     assert lifespans["vcode"] == 86400
     assert lifespans["member"] == 7200
     assert lifespans["customer"] == 86400
+
+
+def test_no_contract_client_takes_a_built_in_client_id(operator):
+    client_ids = {c["clientId"] for c in operator.get_clients()}
+    assert {"account", "account-console", "admin-cli", "broker"} <= client_ids
+    assert not {"captcha", "vcode", "member", "customer"} & client_ids
+    account = next(c for c in operator.get_clients() if c["clientId"] == "account")
+    assert account.get("name") != "account contract (facade)"
+
+
+def test_realm_password_policy_is_no_stricter_than_the_loosest_contract(operator):
+    assert operator.get_realm("facade")["passwordPolicy"] == "length(6) and maxLength(128)"
+
+
+def test_realm_apply_repairs_a_realm_imported_with_the_old_client_ids(keycloak, operator):
+    """Early realm JSON named contract clients by bare slug; ``account`` displaced Keycloak's
+    own account console on import. Apply moves them to ``facade-<slug>`` and restores it."""
+    old = load_realm()
+    name = f"old{random_username()}"
+    old["realm"] = name
+    for client in old["clients"]:
+        if client["clientId"].startswith("facade-"):
+            client["clientId"] = client["clientId"].removeprefix("facade-")
+    old["roles"]["realm"][-1]["composites"]["client"] = {"account": []}
+    operator.create_realm(old)
+    try:
+        admin = KeycloakAdmin(
+            server_url=keycloak.url + "/",
+            username=keycloak.admin_user,
+            password=keycloak.admin_password,
+            realm_name=name,
+            user_realm_name="master",
+        )
+        before = {c["clientId"] for c in admin.get_clients()}
+        assert "account-console" not in before and "account" in before
+
+        changes = apply_realm(
+            AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password, realm=name)
+        )
+
+        after = {c["clientId"]: c for c in admin.get_clients()}
+        assert {"account", "account-console"} <= set(after)
+        assert after["account"].get("name") != "account contract (facade)"
+        assert {f"facade-{slug}" for slug in CONTRACT_SLUGS} <= set(after)
+        assert not {"captcha", "vcode", "member", "customer"} & set(after)
+        assert any("account-console" in change for change in changes)
+        assert (
+            apply_realm(
+                AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password, realm=name)
+            )
+            == []
+        )
+    finally:
+        operator.delete_realm(name)
 
 
 def test_realm_apply_is_idempotent(keycloak):

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from facade.contracts.captcha.render import render_error
-from facade.contracts.stubs import PlaceholderContract
+from facade.contracts.captcha import render
+from facade.contracts.kit import KitContract
+from facade.contracts.stubs import not_yet_routes
 
-ROUTES = ("/auth/send_captcha", "/auth/register", "/auth/login", "/auth/refresh")
-
-contract = PlaceholderContract("captcha", ROUTES, render_error, channels=("sms", "email"))
+contract = KitContract(
+    slug="captcha",
+    title="captcha: Auth 模块接口",
+    routes=not_yet_routes(
+        (
+            ("POST", "/auth/send_captcha"),
+            ("POST", "/auth/register"),
+            ("POST", "/auth/login"),
+            ("POST", "/auth/refresh"),
+        )
+    ),
+    errors=render.ERRORS,
+    envelope=render.envelope,
+    error_schema=render.ERROR_SCHEMA,
+    channels=("sms", "email"),
+)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from facade.contracts.customer.render import render_error
-from facade.contracts.stubs import PlaceholderContract
+from facade.contracts.customer import render
+from facade.contracts.kit import KitContract
+from facade.contracts.stubs import not_yet_routes
 
-ROUTES = (
-    "/user/login",
-    "/user/register",
-    "/user/logout",
-    "/user/verify/sms",
-    "/user/refresh",
-    "/user/password/reset",
+contract = KitContract(
+    slug="customer",
+    title="customer: 认证模块 API",
+    routes=not_yet_routes(
+        (
+            ("POST", "/user/login"),
+            ("POST", "/user/register"),
+            ("POST", "/user/logout"),
+            ("POST", "/user/verify/sms"),
+            ("POST", "/user/refresh"),
+            ("POST", "/user/password/reset"),
+        )
+    ),
+    errors=render.ERRORS,
+    envelope=render.envelope,
+    error_schema=render.ERROR_SCHEMA,
 )
-
-contract = PlaceholderContract("customer", ROUTES, render_error)

@@ -1,96 +1,96 @@
-"""Request bodies of member.md, parsed into plain values or an ``InvalidInput``."""
+"""Request and response bodies of member.md, declared once for parsing and for the document."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Literal
 
-from facade.core.errors import InvalidInput
-from facade.http.body import optional_int, optional_str, required_str
+from pydantic import AfterValidator, BaseModel, Field
 
-CODE_TYPES = ("login", "bind")
-_SIX_DIGITS = re.compile(r"^[0-9]{6}$")
+from facade.contracts.kit.fields import Bounded, Code, HttpUrl, Phone, RequestModel
 
-
-@dataclass(frozen=True)
-class SmsSend:
-    phone: str
-    code_type: str
+#: Invite codes are stored upper case (``registration.INVITE_ALPHABET``); clients may type lower.
+InviteCode = Annotated[str, AfterValidator(lambda value: value.strip().upper())]
 
 
-@dataclass(frozen=True)
-class SmsLogin:
-    phone: str
-    code: str
-    invite_code: str | None
+class SmsSendRequest(RequestModel):
+    phone: Phone
+    code_type: Literal["login", "bind"] = Field(description="login: 登录, bind: 绑定手机")
 
 
-@dataclass(frozen=True)
-class WechatLogin:
-    code: str
-    nickname: str | None
+class SmsLoginRequest(RequestModel):
+    phone: Phone
+    code: Code
+    invite_code: InviteCode | None = Field(
+        default=None,
+        description="邀请码（可选）. An unknown code is a 400 and leaves the SMS code usable; "
+        "ignored for existing users.",
+    )
+
+
+class WechatLoginRequest(RequestModel):
+    code: Annotated[str, Bounded(256, 1)] = Field(description="wx.login() 获取的 code")
+    nickname: Annotated[str, Bounded(64)] | None = None
+    avatar: HttpUrl | None = None
+    gender: Literal[0, 1, 2] | None = Field(default=None, description="0未知 1男 2女")
+    invite_code: InviteCode | None = None
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: Annotated[str, Bounded(8192, 1)]
+
+
+class BindPhoneRequest(RequestModel):
+    phone: Phone
+    code: Code
+
+
+class User(BaseModel):
+    id: int = Field(description="The shared integer user id")
+    phone: str | None
+    nickname: str
     avatar: str | None
-    gender: int | None
-    invite_code: str | None
+    gender: Literal[0, 1, 2]
+    member_level_id: int
+    points: int
+    is_verified: bool
 
 
-@dataclass(frozen=True)
-class BindPhone:
-    phone: str
-    code: str
+class Token(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_at: int = Field(description="Unix timestamp (seconds) when the access token expires")
 
 
-def sms_send(body: dict[str, Any]) -> SmsSend:
-    phone = required_str(body, "phone")
-    code_type = required_str(body, "code_type")
-    if code_type not in CODE_TYPES:
-        raise InvalidInput("code_type", f"must be one of {', '.join(CODE_TYPES)}")
-    return SmsSend(phone, code_type)
+class LoginResult(BaseModel):
+    user: User
+    token: Token
+    is_new_user: bool
 
 
-def sms_login(body: dict[str, Any]) -> SmsLogin:
-    return SmsLogin(
-        phone=required_str(body, "phone"),
-        code=_code(body),
-        invite_code=_invite_code(body),
-    )
+class SentCode(BaseModel):
+    expire_in: int = Field(description="Seconds the code stays valid")
 
 
-def wechat_login(body: dict[str, Any]) -> WechatLogin:
-    gender = optional_int(body, "gender")
-    if gender is not None and gender not in (0, 1, 2):
-        raise InvalidInput("gender", "must be 0, 1 or 2")
-    nickname = optional_str(body, "nickname")
-    if nickname is not None and len(nickname) > 64:
-        raise InvalidInput("nickname", "at most 64 characters")
-    avatar = optional_str(body, "avatar")
-    if avatar is not None and not re.match(r"^https?://\S{1,1000}$", avatar):
-        raise InvalidInput("avatar", "must be an http(s) URL")
-    return WechatLogin(
-        code=required_str(body, "code"),
-        nickname=nickname or None,
-        avatar=avatar or None,
-        gender=gender,
-        invite_code=_invite_code(body),
-    )
+class _Ok(BaseModel):
+    code: Literal[0]
+    message: Literal["success"]
 
 
-def refresh(body: dict[str, Any]) -> str:
-    return required_str(body, "refresh_token")
+class SentCodeResponse(_Ok):
+    data: SentCode
 
 
-def bind_phone(body: dict[str, Any]) -> BindPhone:
-    return BindPhone(phone=required_str(body, "phone"), code=_code(body))
+class LoginResponse(_Ok):
+    data: LoginResult
 
 
-def _code(body: dict[str, Any]) -> str:
-    code = required_str(body, "code")
-    if not _SIX_DIGITS.match(code):
-        raise InvalidInput("code", "must be 6 digits")
-    return code
+class TokenResponse(_Ok):
+    data: Token
 
 
-def _invite_code(body: dict[str, Any]) -> str | None:
-    invite = optional_str(body, "invite_code")
-    return invite.strip().upper() or None if invite is not None else None
+class UserResponse(_Ok):
+    data: User
+
+
+class EmptyResponse(_Ok):
+    data: None

@@ -1,48 +1,80 @@
-"""Errors of the ``vcode`` contract, rendered as vcode.md documents them."""
+"""Bodies of the ``vcode`` contract (vcode.md): ``{code, message, error: {type, details}}``.
+
+HTTP status equals ``code`` for errors; ``error.type`` is a stable upper-case identifier and
+``error.details`` names the field or rule that failed (README "vcode").
+"""
 
 from __future__ import annotations
 
-import falcon
+from typing import Any
 
-from facade.contracts.base import http_status_of
-from facade.core.errors import (
-    AccountDisabled,
-    AlreadyExists,
-    InvalidCredentials,
-    InvalidInput,
-    InvalidToken,
-    NotFound,
-    NotImplementedYet,
-    RateLimited,
-    Unavailable,
+from facade.contracts.kit import ErrorRow, ErrorTable
+from facade.core.errors import FacadeError, InvalidInput, RateLimited
+
+ERRORS = ErrorTable(
+    rows={
+        "invalid_input": ErrorRow(400, "参数验证失败", info="VALIDATION_ERROR"),
+        "code_rejected": ErrorRow(400, "验证码错误或已过期", info="INVALID_CODE"),
+        "code_rejected.too_many_tries": ErrorRow(
+            400, "验证码错误次数过多，请重新获取", info="CODE_TOO_MANY_TRIES"
+        ),
+        "already_exists": ErrorRow(409, "用户已存在", info="USER_EXISTS"),
+        "not_found": ErrorRow(404, "用户不存在", info="USER_NOT_FOUND"),
+        "invalid_credentials": ErrorRow(401, "用户名或密码错误", info="INVALID_CREDENTIALS"),
+        "account_disabled": ErrorRow(403, "账号已被禁用", info="ACCOUNT_DISABLED"),
+        "invalid_token": ErrorRow(401, "未授权", info="UNAUTHORIZED"),
+        "rate_limited": ErrorRow(429, "请求过于频繁", info="RATE_LIMITED"),
+        "delivery_failed": ErrorRow(503, "短信服务暂不可用", info="SERVICE_UNAVAILABLE"),
+        "delivery_failed.target_rejected": ErrorRow(
+            400, "手机号无法接收短信", info="VALIDATION_ERROR"
+        ),
+        "delivery_failed.throttled": ErrorRow(429, "请求过于频繁", info="RATE_LIMITED"),
+        "external_auth_rejected": ErrorRow(401, "第三方认证失败", info="UNAUTHORIZED"),
+        "unavailable": ErrorRow(503, "服务暂不可用", info="SERVICE_UNAVAILABLE"),
+        "not_implemented": ErrorRow(501, "尚未实现", info="NOT_IMPLEMENTED"),
+        "http": ErrorRow(0, "{title}", info="HTTP_ERROR"),
+        "http.404": ErrorRow(404, "资源不存在", info="NOT_FOUND"),
+        "http.405": ErrorRow(405, "方法不允许", info="METHOD_NOT_ALLOWED"),
+        "internal": ErrorRow(500, "服务器内部错误", info="INTERNAL_ERROR"),
+    }
 )
-from facade.http.rendering import Rendered
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "integer", "description": "Equal to the HTTP status"},
+        "message": {"type": "string"},
+        "error": {
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "details": {}},
+            "required": ["type", "details"],
+        },
+    },
+    "required": ["code", "message", "error"],
+}
 
 
-def _body(status: int, message: str, kind: str, details: object = None) -> dict[str, object]:
-    return {"code": status, "message": message, "error": {"type": kind, "details": details}}
-
-
-def render_error(error: Exception) -> Rendered:
-    """``{code, message, error: {type, details}}`` with HTTP status = ``code`` (vcode.md)."""
+def details(error: BaseException | None) -> Any:
+    """Which field or rule failed, as data a client can show."""
     if isinstance(error, InvalidInput):
-        return Rendered(400, _body(400, "参数验证失败", "VALIDATION_ERROR", error.detail))
-    if isinstance(error, AlreadyExists):
-        return Rendered(409, _body(409, "用户已存在", "USER_EXISTS", {"field": error.field}))
-    if isinstance(error, NotFound):
-        return Rendered(404, _body(404, "用户不存在", "USER_NOT_FOUND"))
-    if isinstance(error, InvalidCredentials | AccountDisabled):
-        return Rendered(401, _body(401, "用户名或密码错误", "INVALID_CREDENTIALS"))
-    if isinstance(error, InvalidToken):
-        return Rendered(401, _body(401, "未授权", "UNAUTHORIZED", error.reason))
+        return [
+            {
+                "field": ".".join(str(p) for p in item["loc"]),
+                "rule": item["type"],
+                "message": item["msg"],
+            }
+            for item in error.errors
+        ]
     if isinstance(error, RateLimited):
-        headers = {"Retry-After": str(error.retry_after)}
-        details = {"retry_after": error.retry_after}
-        return Rendered(429, _body(429, "请求过于频繁", "RATE_LIMITED", details), headers)
-    if isinstance(error, Unavailable):
-        return Rendered(503, _body(503, "服务暂不可用", "SERVICE_UNAVAILABLE", error.part))
-    if isinstance(error, NotImplementedYet):
-        return Rendered(501, _body(501, "尚未实现", "NOT_IMPLEMENTED", error.detail))
-    status = http_status_of(error)
-    kind = "NOT_FOUND" if status == 404 else "INTERNAL_ERROR" if status >= 500 else "HTTP_ERROR"
-    return Rendered(status, _body(status, falcon.code_to_http_status(status)[4:], kind))
+        return {"retry_after": error.retry_after}
+    if isinstance(error, FacadeError) and error.variant:
+        return {"reason": error.variant}
+    return None
+
+
+def envelope(row: ErrorRow, error: BaseException | None, route: str | None) -> dict[str, Any]:
+    return {
+        "code": row.body_code,
+        "message": row.message,
+        "error": {"type": row.info, "details": details(error)},
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +11,9 @@ import pytest
 from facade.app import create_app
 from facade.bootstrap import Services, build_services
 from tests.conftest import random_phone
+from tests.contracts.live import random_ip
 
 PREFIX = "/api/v1"
-
-
-def random_ip() -> str:
-    return f"198.51.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
 
 
 @dataclass

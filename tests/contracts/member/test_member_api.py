@@ -89,7 +89,7 @@ def test_sms_login_registers_a_new_phone_with_the_documented_user(member):
     assert isinstance(token["expires_at"], int)
     assert before + 7200 - 5 <= token["expires_at"] <= int(time.time()) + 7200 + 5
     claims = jwt.decode(token["access_token"], options={"verify_signature": False})
-    assert claims["azp"] == "member"
+    assert claims["azp"] == "facade-member"
 
 
 def test_sms_login_of_an_existing_phone_signs_in_the_same_user(member):

@@ -1,15 +1,27 @@
-"""What every contract adapter provides to the app: its routes and its way of rendering errors."""
+"""What the HTTP layer needs of a contract: its routes and its way of rendering errors.
+
+Contracts depend on this module, never the other way round: ``facade.http`` imports no contract.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import falcon
 
-from facade.http.rendering import Rendered
-
 if TYPE_CHECKING:
     from facade.bootstrap import Services
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Status, body and headers a contract chose for an error."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Contract(Protocol):
@@ -17,7 +29,7 @@ class Contract(Protocol):
 
     slug: str
     #: Channels (``"sms"``, ``"email"``) its codes go by; production refuses to start without a
-    #: real sender for each (a contract that declares none is taken to need ``("sms",)``).
+    #: real sender for each.
     channels: tuple[str, ...]
 
     def mount(
