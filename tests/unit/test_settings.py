@@ -47,3 +47,24 @@ def test_prefixes_and_mounted_contracts_are_configurable():
     assert settings.client_for("member").client_secret == "dev-member-secret"
     with pytest.raises(SettingsError):
         Settings.from_env({"FACADE_ENV": "development", "FACADE_CONTRACTS": "nope"})
+
+
+def test_swagger_ui_is_on_in_development_and_off_in_production_unless_asked():
+    assert Settings.from_env({"FACADE_ENV": "development"}).api_docs is True
+    assert Settings.from_env(PRODUCTION).api_docs is False
+    assert Settings.from_env({**PRODUCTION, "FACADE_API_DOCS": "1"}).api_docs is True
+    with pytest.raises(SettingsError, match="FACADE_API_DOCS"):
+        Settings.from_env({**PRODUCTION, "FACADE_API_DOCS": "maybe"})
+
+
+def test_a_malformed_number_names_its_variable():
+    with pytest.raises(SettingsError, match="FACADE_KEYCLOAK_TIMEOUT"):
+        Settings.from_env({"FACADE_ENV": "development", "FACADE_KEYCLOAK_TIMEOUT": "ten"})
+
+
+def test_contract_clients_never_take_a_built_in_keycloak_client_id():
+    settings = Settings.from_env({"FACADE_ENV": "development"})
+    assert settings.client_for("account").client_id == "facade-account"
+    assert {c.client_id for c in settings.contract_clients.values()} == {
+        f"facade-{slug}" for slug in ("captcha", "vcode", "member", "customer", "account")
+    }

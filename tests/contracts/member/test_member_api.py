@@ -270,8 +270,13 @@ def test_bind_phone_on_a_wechat_user(member):
     assert member.get("/auth/me", token=access).json["data"]["phone"] == phone
 
 
+def wechat_access_token(member) -> str:
+    login = member.post("/auth/login/wechat", {"code": member.wechat_code()["code"]})
+    return login.json["data"]["token"]["access_token"]
+
+
 def test_bind_phone_accepts_a_login_code_and_refuses_a_wrong_one(member):
-    access = member.sms_login().json["data"]["token"]["access_token"]
+    access = wechat_access_token(member)
     phone = random_phone()
     code = member.send_code(phone, "login")
     wrong = "000000" if code != "000000" else "111111"
@@ -336,3 +341,50 @@ def test_the_person_shows_up_in_keycloak_with_member_fields(member):
     assert user.attr("member_level_id") == "1"
     assert user.attr("points") == "0"
     assert user.attr("phone_number_verified") == "true"
+
+
+def test_bind_phone_refuses_an_account_that_already_has_a_verified_phone(member):
+    """Changing a phone needs proof of the old one, which member.md does not offer (README)."""
+    access = member.sms_login().json["data"]["token"]["access_token"]
+    phone = random_phone()
+    code = member.send_code(phone, "bind")
+    refused = member.post("/auth/bind-phone", {"phone": phone, "code": code}, token=access)
+    assert refused.status_code == 409
+    assert refused.json == {"code": 409, "message": "手机号已被绑定", "data": None}
+    # Told before the code was spent: the same code still binds it to an account without one.
+    other = wechat_access_token(member)
+    assert (
+        member.post("/auth/bind-phone", {"phone": phone, "code": code}, token=other).status_code
+        == 200
+    )
+
+
+def test_an_unknown_invite_code_does_not_spend_the_wechat_code(member):
+    minted = member.wechat_code()
+    refused = member.post("/auth/login/wechat", {"code": minted["code"], "invite_code": "ZZZZ9999"})
+    assert refused.status_code == 400
+    assert refused.json == {"code": 400, "message": "邀请码无效", "data": None}
+    retried = member.post("/auth/login/wechat", {"code": minted["code"]})
+    assert retried.status_code == 200, retried.text
+
+
+def test_a_malformed_wechat_body_does_not_spend_the_wechat_code(member):
+    minted = member.wechat_code()
+    refused = member.post("/auth/login/wechat", {"code": minted["code"], "avatar": "javascript:x"})
+    assert refused.status_code == 400
+    assert member.post("/auth/login/wechat", {"code": minted["code"]}).status_code == 200
+
+
+def test_stored_values_an_operator_wrote_never_break_the_profile(member, operator):
+    data = member.sms_login().json["data"]
+    access = data["token"]["access_token"]
+    user_id = member.services.users.find_by_uid(data["user"]["id"]).id
+    nickname = "😀\u202e<b>&\"'"
+    current = operator.get_user(user_id)
+    attributes = {**current["attributes"], "nickname": [nickname], "points": ["12"]}
+    operator.update_user(user_id, {**current, "attributes": attributes})
+    member.services.users.forget(user_id)
+    me = member.get("/auth/me", token=access)
+    assert me.status_code == 200, me.text
+    assert me.json["data"]["nickname"] == nickname
+    assert me.json["data"]["points"] == 12
