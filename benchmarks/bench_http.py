@@ -1,0 +1,472 @@
+"""End to end over HTTP: the facade beside the Keycloak endpoint a client would otherwise call.
+
+Run from the repository root against ``make dev`` (facade on :8000, Keycloak on :8080, Redis)::
+
+    python -m benchmarks.bench_http           # writes benchmarks/results/http.{json,png}
+    python -m benchmarks.bench_http --seconds 8 --connections 32 --users 600
+
+What runs
+    ``wrk`` (Debian's package) drives each request with ``--connections`` keep-alive
+    connections over ``--wrk-threads`` threads. For every operation the facade and its Keycloak
+    baseline alternate over ``--rounds`` windows in mirrored order (A B B A ...), so a drift of
+    the machine's load hits both alike; the ratio facade/Keycloak of each round is reported with
+    the mean. Pairs (same run, same machine, same tokens):
+
+    ==========================  ==========================================================
+    facade                      Keycloak baseline
+    ==========================  ==========================================================
+    member ``GET /auth/me``      ``GET /protocol/openid-connect/userinfo`` (same token)
+    customer ``/user/login``     password grant of ``facade-customer`` (same user, password)
+    member ``/auth/login/sms``   one token exchange (impersonation) for ``facade-member``; the
+                                 facade also checks and spends a code in Redis
+    member ``/auth/refresh``     refresh grant of ``facade-member`` (same refresh tokens)
+    ==========================  ==========================================================
+
+    Every request comes from its own ``X-Forwarded-For`` address (the dev stack trusts
+    127.0.0.1 as a proxy) so that per-IP rate limits do not turn the run into a 429 benchmark;
+    any non-2xx answer is counted and reported, never hidden.
+
+Setup and clean-up
+    ``--users`` users are registered through the facade's own services on the same Keycloak
+    and Redis namespace as the running facade. Codes for the code sign-in are planted in the
+    code store (as the send step would store them, without delivery and rate limits), one per
+    user per round; sessions are logged out after each window, users deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from facade.bootstrap import Services, build_services
+from facade.core.codes import CodeScope
+from facade.core.models import Registration
+from facade.settings import Settings
+
+PASSWORD = "Bench12345"
+REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: wrk script: one request shape, bodies and headers rotated from a file, each request from a
+#: random client address; per-thread counts of non-2xx answers reported as JSON at the end.
+LUA = r"""
+local lines = {}
+local counter = 0
+local threads = {}
+local method, path, content_type = "%(method)s", "%(path)s", "%(content_type)s"
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines("%(data)s") do table.insert(lines, line) end
+  non2xx = 0
+  counter = id
+end
+
+function request()
+  local line = lines[(counter %% #lines) + 1]
+  counter = counter + %(stride)d
+  local sep = string.find(line, "\t", 1, true)
+  local auth, body = string.sub(line, 1, sep - 1), string.sub(line, sep + 1)
+  local headers = {}
+  headers["X-Forwarded-For"] = "10." .. math.random(0, 255) .. "." .. math.random(0, 255)
+    .. "." .. math.random(1, 254)
+  if auth ~= "" then headers["Authorization"] = auth end
+  if body ~= "" then headers["Content-Type"] = content_type end
+  return wrk.format(method, path, headers, body ~= "" and body or nil)
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+
+function done(summary, latency, requests)
+  local errors = 0
+  for _, thread in ipairs(threads) do errors = errors + thread:get("non2xx") end
+  io.write(string.format(
+    '{"requests": %%d, "seconds": %%f, "non2xx": %%d, "socket_errors": %%d, '
+      .. '"p50_ms": %%f, "p99_ms": %%f}\n',
+    summary.requests, summary.duration / 1e6, errors,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+@dataclass
+class Request:
+    """One side of a pair: where to send, and the lines (``auth<TAB>body``) to rotate through."""
+
+    url: str
+    method: str
+    lines: list[str]
+    content_type: str = "application/json"
+
+
+@dataclass
+class Window:
+    requests: int
+    seconds: float
+    non2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        """Successful answers per second: errors are never counted as throughput."""
+        return (self.requests - self.non2xx) / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Pair:
+    name: str
+    facade: list[Window] = field(default_factory=list)
+    keycloak: list[Window] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        ratios = [
+            f.rate / k.rate for f, k in zip(self.facade, self.keycloak, strict=True) if k.rate
+        ]
+        return {
+            "operation": self.name,
+            "facade_rps": round(statistics.mean(w.rate for w in self.facade), 1),
+            "keycloak_rps": round(statistics.mean(w.rate for w in self.keycloak), 1),
+            "ratio": round(statistics.mean(ratios), 3) if ratios else None,
+            "ratio_rounds": [round(r, 3) for r in ratios],
+            "facade_p50_ms": round(statistics.median(w.p50_ms for w in self.facade), 2),
+            "facade_p99_ms": round(max(w.p99_ms for w in self.facade), 2),
+            "keycloak_p50_ms": round(statistics.median(w.p50_ms for w in self.keycloak), 2),
+            "keycloak_p99_ms": round(max(w.p99_ms for w in self.keycloak), 2),
+            "facade_non2xx": sum(w.non2xx for w in self.facade),
+            "keycloak_non2xx": sum(w.non2xx for w in self.keycloak),
+        }
+
+
+def run_wrk(request: Request, args: argparse.Namespace, workdir: Path) -> Window:
+    data = workdir / f"lines-{secrets.token_hex(4)}.txt"
+    data.write_text("\n".join(request.lines) + "\n", "utf-8")
+    script = workdir / f"script-{secrets.token_hex(4)}.lua"
+    base, _, path = request.url.partition("://")
+    host, _, rest = path.partition("/")
+    script.write_text(
+        LUA
+        % {
+            "method": request.method,
+            "path": "/" + rest,
+            "content_type": request.content_type,
+            "data": data,
+            "stride": args.connections,
+        },
+        "utf-8",
+    )
+    output = subprocess.run(
+        [
+            "wrk",
+            f"--threads={args.wrk_threads}",
+            f"--connections={args.connections}",
+            f"--duration={args.seconds}s",
+            "--timeout=10s",
+            f"--script={script}",
+            f"{base}://{host}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(row for row in output.splitlines() if row.startswith('{"requests"'))
+    return Window(**json.loads(line))
+
+
+def form(fields: dict[str, str]) -> str:
+    return "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in fields.items())
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.settings = Settings.from_env(
+            {
+                "FACADE_ENV": "development",
+                "FACADE_KEYCLOAK_URL": args.keycloak_url,
+                "FACADE_REDIS_URL": args.redis_url,
+                "FACADE_REDIS_PREFIX": args.redis_prefix,
+            }
+        )
+        self.services: Services = build_services(self.settings)
+        self.realm = f"{args.keycloak_url}/realms/{self.settings.keycloak_realm}"
+        self.users: list[tuple[str, str]] = []  # (user id, phone)
+
+    def register_users(self) -> None:
+        for index in range(self.args.users):
+            phone = f"19{random.randint(0, 9)}{random.randint(0, 99_999_999):08d}"
+            user = self.services.registrar.register(
+                Registration(phone=phone, phone_verified=True, password=PASSWORD)
+            )
+            self.users.append((user.id, phone))
+            if index % 100 == 99:
+                print(f"  registered {index + 1} users", file=sys.stderr)
+
+    def logout_all(self) -> None:
+        for user_id, _ in self.users:
+            self.services.identity.logout_all_sessions(user_id)
+
+    def delete_users(self) -> None:
+        admin = self.services.identity._admin()  # type: ignore[attr-defined]
+        for user_id, _ in self.users:
+            admin.delete_user(user_id)
+
+    def member_tokens(self) -> list[tuple[str, str]]:
+        tokens = []
+        for user_id, _ in self.users[: self.args.token_users]:
+            user = self.services.users.get(user_id, fresh=True)
+            assert user is not None
+            issued = self.services.sessions.sign_in_verified("member", user, just_read=True)
+            tokens.append((issued.access_token, issued.refresh_token))
+        return tokens
+
+    def plant_codes(self) -> list[str]:
+        """One live ``member`` login code per user, stored as the send step stores it."""
+        codes = self.services.codes
+        policy = self.settings.codes.policy_for("member")
+        lines = []
+        for _, phone in self.users:
+            code = f"{secrets.randbelow(10**6):06d}"
+            scope = CodeScope("member", "login", phone)
+            codes._store.save(scope, codes._hash(scope, code), policy)
+            lines.append("\t" + json.dumps({"phone": phone, "code": code}))
+        return lines
+
+    # --- the pairs ---------------------------------------------------------------------------
+
+    def profile(self) -> tuple[Request, Request]:
+        tokens = self.member_tokens()
+        lines = [f"Bearer {access}\t" for access, _ in tokens]
+        return (
+            Request(f"{self.args.facade_url}/api/v1/auth/me", "GET", lines),
+            Request(f"{self.realm}/protocol/openid-connect/userinfo", "GET", lines),
+        )
+
+    def refresh(self) -> tuple[Request, Request]:
+        tokens = self.member_tokens()
+        client = self.settings.client_for("member")
+        return (
+            Request(
+                f"{self.args.facade_url}/api/v1/auth/refresh",
+                "POST",
+                ["\t" + json.dumps({"refresh_token": refresh}) for _, refresh in tokens],
+            ),
+            Request(
+                f"{self.realm}/protocol/openid-connect/token",
+                "POST",
+                [
+                    "\t"
+                    + form(
+                        {
+                            "grant_type": "refresh_token",
+                            "refresh_token": refresh,
+                            "client_id": client.client_id,
+                            "client_secret": client.client_secret,
+                        }
+                    )
+                    for _, refresh in tokens
+                ],
+                "application/x-www-form-urlencoded",
+            ),
+        )
+
+    def password_login(self) -> tuple[Request, Request]:
+        client = self.settings.client_for("customer")
+        users = self.users[: self.args.token_users]
+        return (
+            Request(
+                f"{self.args.facade_url}/api/app/customer/v1/user/login",
+                "POST",
+                ["\t" + json.dumps({"phone": phone, "password": PASSWORD}) for _, phone in users],
+            ),
+            Request(
+                f"{self.realm}/protocol/openid-connect/token",
+                "POST",
+                [
+                    "\t"
+                    + form(
+                        {
+                            "grant_type": "password",
+                            "username": phone,
+                            "password": PASSWORD,
+                            "client_id": client.client_id,
+                            "client_secret": client.client_secret,
+                        }
+                    )
+                    for _, phone in users
+                ],
+                "application/x-www-form-urlencoded",
+            ),
+        )
+
+    def code_login(self) -> tuple[Request, Request]:
+        client = self.settings.client_for("member")
+        return (
+            Request(f"{self.args.facade_url}/api/v1/auth/login/sms", "POST", self.plant_codes()),
+            Request(
+                f"{self.realm}/protocol/openid-connect/token",
+                "POST",
+                [
+                    "\t"
+                    + form(
+                        {
+                            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                            "requested_subject": user_id,
+                            "requested_token_type": REFRESH_TOKEN_TYPE,
+                            "client_id": client.client_id,
+                            "client_secret": client.client_secret,
+                        }
+                    )
+                    for user_id, _ in self.users
+                ],
+                "application/x-www-form-urlencoded",
+            ),
+        )
+
+
+def measure(bench: Bench, name: str, build: Callable[[], tuple[Request, Request]]) -> Pair:
+    pair = Pair(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for round_index in range(bench.args.rounds):
+            facade, keycloak = build()  # fresh tokens and codes for every round
+            order = [("facade", facade), ("keycloak", keycloak)]
+            if round_index % 2:
+                order.reverse()
+            for side, request in order:
+                window = run_wrk(request, bench.args, workdir)
+                getattr(pair, side).append(window)
+                print(
+                    f"  {name:<16} {side:<8} {window.rate:8.1f}/s  p50 {window.p50_ms:7.2f} ms"
+                    f"  p99 {window.p99_ms:7.2f} ms  non-2xx {window.non2xx}",
+                    file=sys.stderr,
+                )
+            bench.logout_all()  # after both sides: they share the round's tokens
+    return pair
+
+
+def chart(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["operation"] for r in results]
+    positions = range(len(names))
+    figure, (rates, latency) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.38
+    rates.bar(
+        [p - width / 2 for p in positions],
+        [r["facade_rps"] for r in results],
+        width,
+        label="facade",
+    )
+    rates.bar(
+        [p + width / 2 for p in positions],
+        [r["keycloak_rps"] for r in results],
+        width,
+        label="Keycloak",
+    )
+    rates.set_xticks(list(positions), names, rotation=15)
+    rates.set_ylabel("successful requests / s")
+    rates.set_title("Throughput")
+    rates.legend()
+    for key, label, offset in (
+        ("facade_p50_ms", "facade p50", -1.5),
+        ("facade_p99_ms", "facade p99", -0.5),
+        ("keycloak_p50_ms", "Keycloak p50", 0.5),
+        ("keycloak_p99_ms", "Keycloak p99", 1.5),
+    ):
+        latency.bar(
+            [p + offset * 0.2 for p in positions], [r[key] for r in results], 0.2, label=label
+        )
+    latency.set_xticks(list(positions), names, rotation=15)
+    latency.set_ylabel("ms")
+    latency.set_yscale("log")
+    latency.set_title("Latency")
+    latency.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--facade-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis-prefix", default="facade:", help="the running facade's namespace")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--users", type=int, default=500, help="enough for every code sign-in")
+    parser.add_argument("--token-users", type=int, default=50)
+    parser.add_argument(
+        "--only", default="profile,password_login,code_login,refresh", help="comma-separated"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "http.json")
+    parser.add_argument("--chart", type=Path, default=RESULTS / "http.png")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+
+    bench = Bench(args)
+    print(f"registering {args.users} users ...", file=sys.stderr)
+    started = time.monotonic()
+    bench.register_users()
+    print(f"  done in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    results = []
+    load_before = os.getloadavg()
+    try:
+        for name in args.only.split(","):
+            results.append(measure(bench, name, getattr(bench, name)).summary())
+    finally:
+        bench.logout_all()
+        bench.delete_users()
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "settings": {k: v for k, v in vars(args).items() if k not in ("out", "chart")},
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", "utf-8")
+    chart(results, args.chart)
+    print(f"\n{'operation':<16} {'facade/s':>9} {'Keycloak/s':>10} {'ratio':>6}  rounds")
+    for row in results:
+        print(
+            f"{row['operation']:<16} {row['facade_rps']:>9} {row['keycloak_rps']:>10} "
+            f"{row['ratio']!s:>6}  {row['ratio_rounds']}"
+        )
+    print(f"\nwrote {args.out} and {args.chart}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
