@@ -1,22 +1,17 @@
-"""The ``captcha`` contract (captcha.md): a placeholder answering 501 until its issue lands."""
+"""The ``captcha`` contract (captcha.md) at ``/captcha``: phone or email codes, registration,
+password or code login, refresh by header."""
 
 from __future__ import annotations
 
 from facade.contracts.captcha import render
+from facade.contracts.captcha.routes import ROUTES
 from facade.contracts.kit import KitContract
-from facade.contracts.stubs import not_yet_routes
 
 contract = KitContract(
     slug="captcha",
     title="captcha: Auth 模块接口",
-    routes=not_yet_routes(
-        (
-            ("POST", "/auth/send_captcha"),
-            ("POST", "/auth/register"),
-            ("POST", "/auth/login"),
-            ("POST", "/auth/refresh"),
-        )
-    ),
+    description="captcha.md, served by keycloak-facade over the shared Keycloak realm.",
+    routes=ROUTES,
     errors=render.ERRORS,
     envelope=render.envelope,
     error_schema=render.ERROR_SCHEMA,

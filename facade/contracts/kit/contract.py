@@ -69,6 +69,9 @@ class KitContract:
     #: JSON schema of an error body, and per-status exceptions (FastAPI's 422 list).
     error_schema: Mapping[str, Any]
     error_schemas: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    #: Named schemas added to the document's components, for ``error_schemas`` to reference
+    #: (FastAPI's ``HTTPValidationError`` and ``ValidationError``).
+    error_components: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The body field that carries the error's code (``code``), None where there is none.
     body_code_field: str | None = "code"
     channels: tuple[str, ...] = ("sms",)

@@ -31,7 +31,11 @@ def build_document(contract: KitContract, prefix: str) -> Schema:
     for route in contract.routes:
         paths[route.path][route.method.lower()] = _operation(contract, route, refs)
     components: Schema = {
-        "schemas": {"Error": dict(contract.error_schema), **definitions.get("$defs", {})},
+        "schemas": {
+            "Error": dict(contract.error_schema),
+            **{name: dict(schema) for name, schema in contract.error_components.items()},
+            **definitions.get("$defs", {}),
+        },
         "headers": {
             "RetryAfter": {
                 "description": "Seconds until the request may be repeated",
@@ -118,6 +122,8 @@ def _responses(
             media.setdefault("examples", {}).update(named)
             if "example" in media:
                 media["examples"]["success"] = {"value": media.pop("example")}
+            if any(key.split(".", 1)[0] == "rate_limited" for key in named):
+                success["headers"] = _RETRY_AFTER  # sent only with the rate-limit body
             continue
         response: Schema = {
             "description": falcon.code_to_http_status(status)[4:],
