@@ -174,7 +174,7 @@ def run_wrk(request: Request, args: argparse.Namespace, workdir: Path) -> Window
             "path": "/" + rest,
             "content_type": request.content_type,
             "data": data,
-            "stride": args.connections,
+            "stride": args.wrk_threads,
         },
         "utf-8",
     )

@@ -23,9 +23,8 @@ What runs
     ============================  ==============================================================
     password sign-in              password grant (client ``member``); username search + grant
     (``sign_in_password``)        (the same two Keycloak calls the facade makes)
-    code sign-in                  one impersonation exchange by ``facade`` (``audience=member``);
-    (``sign_in_verified``)        the two-step pair (impersonation, then ``member`` exchanges
-                                  it); GET user + two-step (the facade's three calls)
+    code sign-in                  one impersonation exchange by the ``facade-member`` client for
+    (``sign_in_verified``)        itself; GET user + that exchange (the facade's two calls)
     refresh (``refresh``)         refresh grant (client ``member``); GET user + refresh grant
     profile read                  admin ``GET /admin/realms/facade/users/{id}`` with a service-
     (``authenticate``,            account token; the OIDC userinfo endpoint
@@ -88,10 +87,9 @@ from facade.core.models import Registration, User
 from facade.settings import Settings
 
 CONTRACT = "member"
-PASSWORD = "Bench-Secret-123"  # noqa: S105 - a throwaway user of this run
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
-REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"  # noqa: S105
+PASSWORD = "Bench-Secret-123"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
 WARMUP_PER_THREAD = 2
 
 T = TypeVar("T")
@@ -121,7 +119,6 @@ class DirectKeycloak:
             "client_id": settings.keycloak_client_id,
             "client_secret": settings.keycloak_client_secret,
         }
-        self.audience = contract.client_id
         self.timeout = settings.keycloak_timeout
         self._local = threading.local()
         self._service_lock = threading.Lock()
@@ -160,23 +157,11 @@ class DirectKeycloak:
         return self._token({**form, "scope": "openid", **self.contract})
 
     def impersonate(self, user_id: str) -> dict[str, Any]:
+        """Direct impersonation by the contract client for itself, as the facade does it."""
         return self._token(
             {
                 "grant_type": TOKEN_EXCHANGE,
                 "requested_subject": user_id,
-                "audience": self.audience,
-                "requested_token_type": ACCESS_TOKEN_TYPE,
-                "scope": "openid",
-                **self.service,
-            }
-        )
-
-    def exchange_as_contract(self, access_token: str) -> dict[str, Any]:
-        return self._token(
-            {
-                "grant_type": TOKEN_EXCHANGE,
-                "subject_token": access_token,
-                "subject_token_type": ACCESS_TOKEN_TYPE,
                 "requested_token_type": REFRESH_TOKEN_TYPE,
                 "scope": "openid",
                 **self.contract,
@@ -412,16 +397,13 @@ class IdentityBench:
             if self.chain_refresh:
                 self.tokens[slot] = Tokens(fresh["access_token"], fresh["refresh_token"])
 
-        def two_step(slot: int) -> None:
-            direct.exchange_as_contract(direct.impersonate(user(slot).id)["access_token"])
-
         def same_pw(slot: int) -> None:
             direct.search_username(user(slot).username)
             direct.password_grant(user(slot).username, PASSWORD)
 
-        def same_two_step(slot: int) -> None:
+        def same_exchange(slot: int) -> None:
             direct.get_user(user(slot).id)
-            two_step(slot)
+            direct.impersonate(user(slot).id)
 
         def same_refresh(slot: int) -> None:
             direct.get_user(user(slot).id)
@@ -454,11 +436,10 @@ class IdentityBench:
                 "baseline",
                 lambda s: _discard(direct.impersonate(user(s).id)),
             ),
-            "direct_two_step_exchange": ("two-step exchange (2 calls)", "baseline", two_step),
-            "direct_get_and_two_step_exchange": (
-                "GET user + two-step (same calls)",
+            "direct_get_and_exchange": (
+                "GET user + impersonation (same calls)",
                 "baseline",
-                same_two_step,
+                same_exchange,
             ),
             "facade_refresh": ("sessions.refresh", "facade", facade_refresh),
             "direct_refresh": ("refresh grant", "baseline", direct_refresh),
@@ -500,8 +481,7 @@ class IdentityBench:
                 ["facade_code_sign_in"],
                 [
                     "direct_impersonation",
-                    "direct_two_step_exchange",
-                    "direct_get_and_two_step_exchange",
+                    "direct_get_and_exchange",
                 ],
                 needs_tokens=False,
             ),

@@ -69,7 +69,9 @@ class Enrolment:
         any rate-limit slot is taken.
         """
         holder = self._directory.find_by_target(channel, target)
-        if refuse == "registered" and holder is not None:
+        if refuse == "registered" and holder is not None and _proven(holder, channel):
+            # An unproven holder (a phone typed at account's /register) does not block the
+            # person who can prove it: their registration claims it (see register_with_code).
             raise AlreadyExists(FIELD_OF[channel])
         if refuse == "unregistered" and holder is None:
             raise NotFound("user")
@@ -123,12 +125,7 @@ class Enrolment:
     def _claim_unproven(
         self, holder: User, channel: Channel, password: str, username: str | None
     ) -> User:
-        proven = (
-            holder.attr("phone_number_verified") != "false"
-            if channel == "sms"
-            else holder.email_verified
-        )
-        if proven:
+        if _proven(holder, channel):
             raise AlreadyExists(FIELD_OF[channel])
         if not holder.enabled:
             raise AccountDisabled("account disabled")
@@ -163,3 +160,11 @@ class Enrolment:
         user = self._accounts.accept_proof(user, channel)
         self._accounts.reset_password(user, new_password)
         return user
+
+
+def _proven(holder: User, channel: Channel) -> bool:
+    """Whether the holder's phone or email was proven; only an explicit ``false`` marks an
+    unproven phone (users an operator made with a phone count as proven)."""
+    if channel == "sms":
+        return holder.attr("phone_number_verified") != "false"
+    return holder.email_verified

@@ -90,6 +90,11 @@ class Sessions:
         if user is None:
             raise InvalidToken("user no longer exists")
         if not user.enabled:
+            # Re-enabling the user later must not revive the tokens of this moment: this
+            # session by id, the user's other tokens by a not-before time.
+            if claims.session_id:
+                self._revocations.revoke_session(claims.session_id, self._revocation_ttl)
+            self._revocations.set_not_before(user.id, int(self._clock()), self._revocation_ttl)
             raise InvalidToken("account disabled")
         return Principal(user, claims)
 

@@ -43,10 +43,17 @@ class ErrorRow:
     def body_code(self) -> int:
         return self.status if self.code is None else self.code
 
-    def resolved(self, error: BaseException | None) -> ErrorRow:
-        """The row with the status and the error's own words filled in (samples for docs)."""
+    def resolved(self, error: BaseException | None, variant: str | None = None) -> ErrorRow:
+        """The row with the status and the error's own words filled in; for the document,
+        samples (with the key's ``variant`` as its field, part or reason)."""
         status = self.status or (_http_status(error) if error is not None else 400)
-        fields = _Fields(_SAMPLES if error is None else vars(error))
+        if error is None:
+            samples = dict(_SAMPLES)
+            if variant:
+                samples.update(field=variant, part=variant, reason=variant)
+            fields = _Fields(samples)
+        else:
+            fields = _Fields(vars(error))
         fields["title"] = falcon.code_to_http_status(status)[4:]
         return replace(
             self,

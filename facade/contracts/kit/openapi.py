@@ -97,7 +97,8 @@ def _responses(
 ) -> dict[str, Schema]:
     by_status: dict[int, list[tuple[str, ErrorRow, Any]]] = defaultdict(list)
     for key in route.error_keys():
-        row = contract.errors.lookup(key, route.path).resolved(None)
+        variant = key.split(".", 1)[1] if "." in key else None
+        row = contract.errors.lookup(key, route.path).resolved(None, variant)
         example = contract.envelope(row, None, route.path)
         if all(example != seen for _, _, seen in by_status[row.status]):
             by_status[row.status].append((key, row, example))

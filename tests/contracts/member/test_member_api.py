@@ -388,3 +388,20 @@ def test_stored_values_an_operator_wrote_never_break_the_profile(member, operato
     assert me.status_code == 200, me.text
     assert me.json["data"]["nickname"] == nickname
     assert me.json["data"]["points"] == 12
+
+
+def test_re_enabling_a_user_does_not_revive_tokens_refused_while_disabled(member, operator):
+    login = member.sms_login().json["data"]
+    access = login["token"]["access_token"]
+    user_id = member.services.users.find_by_uid(login["user"]["id"]).id
+    operator.update_user(user_id, {"enabled": False})
+    member.services.users.forget(user_id)
+    assert member.get("/auth/me", token=access).status_code == 401
+    operator.update_user(user_id, {"enabled": True})
+    member.services.users.forget(user_id)
+    assert member.get("/auth/me", token=access).status_code == 401
+    time.sleep(1.1)  # a new sign-in after the re-enable is a new session and works
+    member.allow_resend(login["user"]["phone"])
+    again = member.sms_login(login["user"]["phone"])
+    fresh = again.json["data"]["token"]["access_token"]
+    assert member.get("/auth/me", token=fresh).status_code == 200
