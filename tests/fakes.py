@@ -91,6 +91,7 @@ class FakeIdentity:
         email: str | None = None,
         attributes: Mapping[str, str | None] | None = None,
         enabled: bool | None = None,
+        email_verified: bool = True,
     ) -> User:
         user = self.users.get(user_id)
         if user is None:
@@ -109,7 +110,7 @@ class FakeIdentity:
             user,
             username=username.lower() if username is not None else user.username,
             email=email if email is not None else user.email,
-            email_verified=True if email is not None else user.email_verified,
+            email_verified=email_verified if email is not None else user.email_verified,
             enabled=user.enabled if enabled is None else enabled,
             attributes=merged,
         )
