@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export PYTHON
 
-.PHONY: install dev stop test lint
+.PHONY: install dev stop test lint prod-local prod-stop
 
 install:
 	bash scripts/install.sh
@@ -12,6 +12,13 @@ dev: install
 
 stop:
 	$(PYTHON) -m facade.cli stack down
+
+# The production topology on this machine (PostgreSQL, Keycloak start mode, nginx, two facades).
+prod-local: install
+	$(PYTHON) -m facade.cli stack up --production
+
+prod-stop:
+	$(PYTHON) -m facade.cli stack down --production
 
 test: install
 	$(PYTHON) -m ruff check .

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
 
 from facade.core.errors import Unavailable
+from facade.observability import metrics
 
 
 def connect(url: str) -> redis.Redis:
@@ -24,10 +26,18 @@ def connect(url: str) -> redis.Redis:
 
 @contextmanager
 def redis_errors(action: str = "redis") -> Iterator[None]:
+    """Translate transport errors, and time the block as one Redis call named ``action``."""
+    started = time.perf_counter()
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+    except redis.TimeoutError as exc:
+        metrics.dependency_error("redis", action, "timeout")
         raise Unavailable("redis", f"{action}: cannot reach redis") from exc
+    except redis.ConnectionError as exc:
+        metrics.dependency_error("redis", action, "connection")
+        raise Unavailable("redis", f"{action}: cannot reach redis") from exc
+    finally:
+        metrics.DEPENDENCY_SECONDS.labels("redis", action).observe(time.perf_counter() - started)
 
 
 def ping(client: redis.Redis) -> None:

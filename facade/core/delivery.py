@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from facade.core.errors import DeliveryFailed
 from facade.core.targets import mask_target
+from facade.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,11 @@ class Delivery:
                     message.contract,
                     message.purpose,
                 )
+                metrics.delivery_failover(message.channel, sender.name, failure.reason)
                 if failure.reason == "target_rejected":
                     raise DeliveryFailed(message.channel, "target_rejected") from None
                 throttled = throttled or failure.reason == "throttled"
                 continue
+            metrics.code_sent(message.channel, sender.name)
             return sender.name
         raise DeliveryFailed(message.channel, "throttled" if throttled else "provider_down")

@@ -1,0 +1,1 @@
+"""Operational signals: Prometheus metrics shared by every gunicorn worker."""
