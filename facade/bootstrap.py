@@ -12,8 +12,10 @@ import redis
 
 from facade.adapters import redis_store
 from facade.adapters.dev_outbox import DevSender, RedisOutbox
+from facade.adapters.identity_store import SqlIdentityStore
 from facade.adapters.keycloak import KeycloakGateway
 from facade.adapters.redis_codes import RedisCodeStore
+from facade.adapters.redis_generation import RedisGenerationMarker
 from facade.adapters.redis_identity import (
     RedisProfileCache,
     RedisRevocations,
@@ -31,6 +33,8 @@ from facade.core.accounts import Accounts
 from facade.core.codes import CodeService, CodeStore
 from facade.core.delivery import CHANNELS, Channel, Delivery, Sender
 from facade.core.enrolment import Enrolment
+from facade.core.generations import RedisLossWatch
+from facade.core.identity_ledger import IdentityLedger
 from facade.core.limits import RateLimiter
 from facade.core.phone_binding import PhoneBinding
 from facade.core.ports import (
@@ -42,7 +46,7 @@ from facade.core.ports import (
     UserIndex,
     WechatSessions,
 )
-from facade.core.registration import Registrar
+from facade.core.registration import Registrar, new_invite_code
 from facade.core.sessions import Sessions
 from facade.core.users import UserDirectory
 from facade.core.verified_sign_in import VerifiedSignIns
@@ -66,6 +70,8 @@ class Stores:
     #: The client behind them, for the tests and benchmarks that reach into Redis.
     redis: redis.Redis | None = None
     keys: RedisKeys | None = None
+    #: Notices Redis losing data (None for in-memory stores, which cannot lose any).
+    redis_loss: RedisLossWatch | None = None
 
 
 @dataclass
@@ -83,6 +89,8 @@ class Services:
     verified_sign_ins: VerifiedSignIns
     phone_binding: PhoneBinding
     enrolment: Enrolment
+    #: The durable identity records (uids, phones, WeChat ids, invite codes).
+    ledger: IdentityLedger | None = None
 
     @property
     def redis(self) -> redis.Redis:
@@ -103,22 +111,27 @@ class Services:
         return self.stores.limiter
 
 
-def redis_stores(settings: Settings) -> Stores:
-    """Every Redis-backed port on one lazily connecting client."""
+def redis_stores(settings: Settings, durable: SqlIdentityStore | None = None) -> Stores:
+    """Every Redis-backed port on one lazily connecting client; with a ``durable`` store,
+    a loss of Redis data is noticed (:mod:`facade.core.generations`)."""
     client = redis_store.connect(settings.redis_url)
     keys = RedisKeys(settings.redis_prefix)
+    watch = None
+    if durable is not None and durable.url:  # no store configured: nothing durable to compare
+        watch = RedisLossWatch(RedisGenerationMarker(client, keys), durable)
     return Stores(
-        codes=RedisCodeStore(client, keys),
+        codes=RedisCodeStore(client, keys, watch),
         limiter=RedisRateLimiter(client, keys, settings.rate_limits),
         index=RedisUserIndex(client, keys),
         cache=RedisProfileCache(client, keys, settings.profile_cache_ttl),
-        revocations=RedisRevocations(client, keys),
+        revocations=RedisRevocations(client, keys, watch),
         claims=RedisUniqueClaims(client, keys),
         uids=RedisUidCounter(client, keys),
         ping=lambda: redis_store.ping(client),
         outbox=RedisOutbox(client, keys) if settings.is_development else None,
         redis=client,
         keys=keys,
+        redis_loss=watch,
     )
 
 
@@ -129,13 +142,28 @@ def build_services(
     stores: Stores | None = None,
     senders: Mapping[Channel, list[Sender]] | None = None,
     wechat: WechatSessions | None = None,
+    identity_store: SqlIdentityStore | None = None,
 ) -> Services:
-    """The use cases over real clients, or over the ports a test passes in."""
+    """The use cases over real clients, or over the ports a test passes in (a test that
+    passes its own in-memory ``stores`` gets an in-memory identity store with them)."""
     identity = identity or KeycloakGateway(settings)
-    stores = stores or redis_stores(settings)
-    users = UserDirectory(identity, stores.index, stores.cache)
+    if identity_store is None:
+        identity_store = SqlIdentityStore("sqlite://" if stores else settings.database_url)
+    stores = stores or redis_stores(settings, identity_store)
+    ledger = IdentityLedger(
+        identity_store,
+        identity,
+        new_invite_code,
+        stale_after=max(30.0, 3 * settings.keycloak_timeout),
+    )
+    users = UserDirectory(identity, stores.index, stores.cache, ledger)
     sessions = Sessions(
-        identity, users, stores.revocations, settings.revocation_ttl, stores.limiter
+        identity,
+        users,
+        stores.revocations,
+        settings.revocation_ttl,
+        stores.limiter,
+        redis_loss=stores.redis_loss,
     )
     codes = CodeService(
         stores.codes,
@@ -145,7 +173,7 @@ def build_services(
         settings.secret,
         development=settings.is_development,
     )
-    registrar = Registrar(identity, users, stores.claims, stores.uids)
+    registrar = Registrar(identity, users, stores.claims, stores.uids, ledger=ledger)
     accounts = Accounts(identity, users, sessions, stores.claims)
     if wechat is None and settings.wechat_appid:
         wechat = WechatClient.from_settings(settings)
@@ -161,6 +189,7 @@ def build_services(
         verified_sign_ins=VerifiedSignIns(users, registrar, sessions, codes, accounts, wechat),
         phone_binding=PhoneBinding(codes, accounts),
         enrolment=Enrolment(identity, users, registrar, sessions, accounts, codes),
+        ledger=ledger,
     )
 
 

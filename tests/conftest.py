@@ -51,6 +51,21 @@ def operator(keycloak: harness.RunningKeycloak) -> KeycloakAdmin:
     )
 
 
+@pytest.fixture(scope="session")
+def identity_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The identity store of the session's facades: one SQLite file (its uids are seeded above
+    the realm's once, as a deployment's are)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('identities') / 'identities.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[harness.RunningPostgres]:
+    """Debian's PostgreSQL, started once for the session by the tests that ask for it."""
+    running = harness.start_postgres()
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def redis_prefix() -> str:
     """A namespace of this test's own, so tests share one Redis without seeing each other."""
@@ -63,6 +78,7 @@ def settings(
     redis_server: harness.RedisServer,
     redis_prefix: str,
     wechat_standin: StandinServer,
+    identity_db_url: str,
 ) -> Settings:
     return Settings.from_env(
         {
@@ -70,6 +86,7 @@ def settings(
             "FACADE_KEYCLOAK_URL": keycloak.url,
             "FACADE_REDIS_URL": redis_server.url,
             "FACADE_REDIS_PREFIX": redis_prefix,
+            "FACADE_DATABASE_URL": identity_db_url,
             "FACADE_TRUSTED_PROXIES": "127.0.0.1",
             "FACADE_WECHAT_API_BASE": wechat_standin.url,
             "FACADE_WECHAT_APPID": DEV_APPID,

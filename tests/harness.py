@@ -95,3 +95,45 @@ def _keycloak_container() -> RunningKeycloak:  # pragma: no cover - needs a Dock
 def start_wechat_standin() -> StandinServer:
     """The WeChat stand-in on a free port, in this process, so tests can reach its state."""
     return StandinServer(WechatStandin({DEV_APPID: DEV_SECRET})).start()
+
+
+@dataclass
+class RunningPostgres:
+    """Debian's PostgreSQL on a free port, with one database for the identity store."""
+
+    url: str
+    server: Stoppable
+    directory: Path
+
+    def stop(self) -> None:
+        import shutil
+
+        self.server.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_postgres() -> RunningPostgres:
+    """A throwaway cluster; its directory is made outside pytest's root-only temp tree, since
+    PostgreSQL runs as the ``postgres`` user when the tests run as root."""
+    import secrets
+    import tempfile
+
+    from facade.stack.keycloak import PostgresDatabase
+    from facade.stack.postgres import PostgresServer
+
+    datadir = Path(tempfile.mkdtemp(prefix="facade-test-pg-"))
+    server = PostgresServer(datadir / "data", port=free_port())
+    datadir.chmod(0o755)
+    server.init()
+    server.start(datadir / "postgres.log")
+    try:
+        server.wait_ready()
+        password = secrets.token_hex(12)
+        server.ensure_database(
+            PostgresDatabase("127.0.0.1", server.port, "facade", "facade", password)
+        )
+    except Exception:
+        server.stop()
+        raise
+    url = f"postgresql://facade:{password}@127.0.0.1:{server.port}/facade"
+    return RunningPostgres(url, server, datadir)

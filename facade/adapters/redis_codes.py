@@ -10,14 +10,16 @@ midnight in China Standard Time, the day users and SMS providers count in. Both 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import redis
 
 from facade.adapters.redis_keys import RedisKeys
 from facade.adapters.redis_store import redis_errors
 from facade.core.codes import CheckResult, CodeScope, Reservation
-from facade.core.errors import RateLimited
+from facade.core.errors import RateLimited, Unavailable
+from facade.core.generations import RedisLossWatch
 from facade.core.limits import CodePolicy
 
 #: UTC+8, no daylight saving: the calendar day of the daily cap.
@@ -47,27 +49,43 @@ if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[
 return 0
 """
 
-# KEYS: code records in order of preference. ARGV: the submitted code's HMAC for each.
+# KEYS: code records in order of preference, then the generation marker and the epoch.
+# ARGV: the submitted code's HMAC for each record, then the generation and epoch this process
+# knows ('' = no loss watch) and the time before which codes are refused (a Redis loss).
+# Returns {outcome, generation, epoch}; outcome 'stale' when Redis is not what the process knew.
 _CHECK = """
+local n = #KEYS - 2
+local generation = redis.call('GET', KEYS[n + 1]) or ''
+local epoch = tonumber(redis.call('GET', KEYS[n + 2]) or '0')
+if ARGV[n + 1] ~= '' and (generation ~= ARGV[n + 1] or epoch < tonumber(ARGV[n + 2])) then
+  return {'stale', generation, epoch}
+end
 local burned = false
-for i, key in ipairs(KEYS) do
-  local record = redis.call('HMGET', key, 'h', 't', 'm')
+for i = 1, n do
+  local key = KEYS[i]
+  local record = redis.call('HMGET', key, 'h', 't', 'm', 'i')
+  if record[1] and tonumber(record[4] or '0') < tonumber(ARGV[n + 3]) then
+    redis.call('DEL', key)  -- issued before Redis lost data: it may be a spent code revived
+    record[1] = false
+  end
   if record[1] then
     local tries = tonumber(record[2] or '0')
     local most = tonumber(record[3] or '1')
     if tries < most then
       if record[1] == ARGV[i] then
         redis.call('DEL', key)
-        return 'ok'
+        return {'ok', generation, redis.call('INCR', KEYS[n + 2])}
       end
-      if redis.call('HINCRBY', key, 't', 1) >= most then return 'too_many_tries' end
-      return 'wrong'
+      if redis.call('HINCRBY', key, 't', 1) >= most then
+        return {'too_many_tries', generation, epoch}
+      end
+      return {'wrong', generation, epoch}
     end
     burned = true
   end
 end
-if burned then return 'too_many_tries' end
-return 'expired'
+if burned then return {'too_many_tries', generation, epoch} end
+return {'expired', generation, epoch}
 """
 
 
@@ -82,9 +100,17 @@ def _text(value: bytes | str) -> str:
 class RedisCodeStore:
     """:class:`facade.core.codes.CodeStore` on one Redis shared by every facade process."""
 
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        watch: RedisLossWatch | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
         self._keys = keys
+        self._watch = watch
+        self._clock = clock
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
         self._check = client.register_script(_CHECK)
@@ -113,15 +139,34 @@ class RedisCodeStore:
 
     def save(self, scope: CodeScope, code_hash: str, policy: CodePolicy) -> None:
         key = self._keys.code(scope.contract, scope.purpose, scope.target)
+        if self._watch is not None:
+            self._watch.check()  # a loss noticed later would refuse this code as older
         with redis_errors("save code"):
             pipe = self._client.pipeline(transaction=True)
             pipe.delete(key)
-            pipe.hset(key, mapping={"h": code_hash, "t": 0, "m": policy.max_tries})
+            issued = f"{self._clock():.3f}"  # codes issued before a Redis loss are refused
+            pipe.hset(key, mapping={"h": code_hash, "t": 0, "m": policy.max_tries, "i": issued})
             pipe.expire(key, policy.ttl)
             pipe.execute()
 
     def check(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> CheckResult:
         keys = [self._keys.code(s.contract, s.purpose, s.target) for s in scopes]
-        with redis_errors("check code"):
-            result = self._check(keys=keys, args=list(code_hashes))
-        return CheckResult(_text(result))
+        keys += [self._keys.generation(), self._keys.epoch()]
+        for _ in range(3):
+            generation, floor, refuse_before = "", 0, 0.0
+            if self._watch is not None:
+                generation, floor = self._watch.floor()
+                refuse_before = self._watch.lost_at() or 0.0
+            args: list[str | int] = [*code_hashes, generation, floor, f"{refuse_before:.3f}"]
+            with redis_errors("check code"):
+                outcome, seen, epoch = self._check(keys=keys, args=args)
+            if self._watch is None:
+                return CheckResult(_text(outcome))
+            if _text(outcome) == "stale":
+                # Redis is not what this process knew: learn the loss, then check again.
+                self._watch.observe(_text(seen) or None, int(epoch), floor)
+                continue
+            if _text(outcome) == "ok":
+                self._watch.bumped(int(epoch))
+            return CheckResult(_text(outcome))
+        raise Unavailable("redis", "check code: redis keeps changing generation")

@@ -8,8 +8,10 @@ from dataclasses import asdict
 
 import redis
 
+from facade.adapters.redis_generation import text
 from facade.adapters.redis_keys import RedisKeys
 from facade.adapters.redis_store import redis_errors
+from facade.core.generations import RedisLossWatch
 from facade.core.models import User
 
 # Increment only a counter that exists: a missing one means Redis lost it, and the caller must
@@ -135,24 +137,47 @@ class RedisProfileCache:
 
 
 class RedisRevocations:
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    """Revocations; with a loss ``watch`` every write raises the epoch and every read checks
+    the generation marker in the same round trip (:mod:`facade.core.generations`)."""
+
+    def __init__(
+        self, client: redis.Redis, keys: RedisKeys, watch: RedisLossWatch | None = None
+    ) -> None:
         self._redis = client
         self._keys = keys
+        self._watch = watch
 
     def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
-        with redis_errors("revocations"):
-            self._redis.set(self._keys.revoked_session(session_id), b"1", ex=max(1, ttl_seconds))
+        self._write(self._keys.revoked_session(session_id), b"1", ttl_seconds)
 
     def set_not_before(self, user_id: str, timestamp: int, ttl_seconds: int) -> None:
+        self._write(self._keys.not_before(user_id), timestamp, ttl_seconds)
+
+    def _write(self, key: str, value: bytes | int, ttl_seconds: int) -> None:
         with redis_errors("revocations"):
-            self._redis.set(self._keys.not_before(user_id), timestamp, ex=max(1, ttl_seconds))
+            if self._watch is None:
+                self._redis.set(key, value, ex=max(1, ttl_seconds))
+                return
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.set(key, value, ex=max(1, ttl_seconds))
+            pipe.incr(self._keys.epoch())
+            _, epoch = pipe.execute()
+        self._watch.bumped(int(epoch))
 
     def state(self, session_id: str | None, user_id: str) -> tuple[bool, int]:
         """One round trip for both checks every authenticated request makes."""
-        session_key = self._keys.revoked_session(session_id) if session_id else None
+        keys = [self._keys.not_before(user_id)]
+        if session_id:
+            keys.append(self._keys.revoked_session(session_id))
+        floor = 0
+        if self._watch is not None:
+            floor = self._watch.floor()[1]
+            keys += [self._keys.generation(), self._keys.epoch()]
         with redis_errors("revocations"):
-            if session_key is None:
-                revoked, not_before = None, self._redis.get(self._keys.not_before(user_id))
-            else:
-                revoked, not_before = self._redis.mget(session_key, self._keys.not_before(user_id))
+            values = self._redis.mget(keys)
+        not_before = values[0]
+        revoked = values[1] if session_id else None
+        if self._watch is not None:
+            generation, epoch = values[-2], values[-1]
+            self._watch.observe(text(generation), int(epoch or 0), floor)
         return revoked is not None, int(not_before) if not_before else 0

@@ -36,6 +36,14 @@ class RedisKeys:
         """The last numeric uid handed out; reseeded from Keycloak when missing."""
         return self.key("uid", "counter")
 
+    def generation(self) -> str:
+        """A random id set once; missing or replaced means Redis lost data."""
+        return self.key("generation")
+
+    def epoch(self) -> str:
+        """Raised by every revocation and spent code; going back means Redis lost data."""
+        return self.key("epoch")
+
     def profile(self, user_id: str) -> str:
         """A user as last read from Keycloak, kept for a few seconds."""
         return self.key("profile", user_id)

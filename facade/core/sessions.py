@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from facade.core.errors import AccountDisabled, InvalidCredentials, InvalidToken, NotFound
+from facade.core.generations import RedisLossWatch
 from facade.core.limits import RateLimiter
 from facade.core.models import Principal, SignIn, TokenClaims, TokenSet, User
 from facade.core.ports import IdentityProvider, Revocations
@@ -30,7 +31,9 @@ class Sessions:
         revocation_ttl: int,
         limiter: RateLimiter,
         clock: Callable[[], float] = time.time,
+        redis_loss: RedisLossWatch | None = None,
     ) -> None:
+        self._redis_loss = redis_loss
         self._limiter = limiter
         self._identity = identity
         self._directory = directory
@@ -123,3 +126,17 @@ class Sessions:
             raise InvalidToken("session ended")
         if claims.issued_at < not_before:
             raise InvalidToken("token revoked")
+        # Redis lost data: a logout or reset before the loss may be forgotten there, but both
+        # ended the Keycloak session. Until every token of that time has expired, such tokens
+        # count only while their session still exists.
+        lost_at = self._redis_loss.lost_at() if self._redis_loss is not None else None
+        if (
+            lost_at is not None
+            and claims.issued_at <= lost_at + 1
+            and self._clock() < lost_at + self._revocation_ttl
+            and (
+                claims.session_id is None
+                or claims.session_id not in self._identity.session_ids(claims.subject)
+            )
+        ):
+            raise InvalidToken("session ended")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from facade.core.errors import InvalidInput
+from facade.core.errors import AlreadyExists, InvalidInput
+from facade.core.identities import LOOKUP_ATTRIBUTES, UNIQUE_ATTRIBUTES, IdentityConflict
+from facade.core.identity_ledger import IdentityLedger
 from facade.core.models import User
 from facade.core.ports import IdentityProvider, ProfileCache, UserIndex
 from facade.core.targets import canonical_phone
@@ -22,10 +24,17 @@ INDEXED_ATTRIBUTES = ("phone_number", "uid", "wechat_openid", "wechat_unionid", 
 
 
 class UserDirectory:
-    def __init__(self, identity: IdentityProvider, index: UserIndex, cache: ProfileCache) -> None:
+    def __init__(
+        self,
+        identity: IdentityProvider,
+        index: UserIndex,
+        cache: ProfileCache,
+        ledger: IdentityLedger | None = None,
+    ) -> None:
         self._identity = identity
         self._index = index
         self._cache = cache
+        self._ledger = ledger
 
     def get(self, user_id: str, *, fresh: bool = False) -> User | None:
         """A user by Keycloak id; briefly cached unless ``fresh``."""
@@ -39,6 +48,8 @@ class UserDirectory:
         return user
 
     def find_by(self, attribute: str, value: str) -> User | None:
+        if self._ledger is not None and attribute in LOOKUP_ATTRIBUTES:
+            return self._find_in_store(self._ledger, attribute, value)
         user_id = self._index.get(attribute, value)
         if user_id is not None:
             user = self._identity.get_user(user_id)
@@ -53,6 +64,44 @@ class UserDirectory:
             log.warning("%d users share one %s; using the oldest", len(found), attribute)
         user = min(found, key=lambda candidate: candidate.created_at_ms)
         self._index.put(attribute, value, user.id)
+        self._cache.put(user)
+        return user
+
+    def _find_in_store(self, ledger: IdentityLedger, attribute: str, value: str) -> User | None:
+        """One indexed query, then the user by primary key (fresh: callers check ``enabled``).
+
+        A hit Keycloak contradicts (an operator changed the phone, or deleted the user) is
+        repaired from Keycloak and is a miss. A miss is final once the store holds the whole
+        realm (``facade identities backfill``); before that Keycloak's search is asked and what
+        it finds is adopted, so the store fills up as users come by.
+        """
+        record = ledger.store.find(attribute, value)
+        if record is not None and record.state == "reserved":
+            # A registration in flight (not yet anyone's), or one whose answer was lost.
+            reserved = ledger.recover(record) if ledger.is_stale(record) else ledger.resolve(record)
+            if reserved is not None:
+                self._cache.put(reserved)
+            return reserved
+        if record is None or record.keycloak_id is None:
+            return None if ledger.complete() else self._adopt_found(ledger, attribute, value)
+        user = self._identity.get_user(record.keycloak_id)
+        if user is None:
+            ledger.store.retire(record.keycloak_id)  # deleted in Keycloak: its uid is retired
+            return None
+        if attribute != "uid" and user.attr(attribute) != value:
+            ledger.follow(user, record)
+            return None
+        self._cache.put(user)
+        return user
+
+    def _adopt_found(self, ledger: IdentityLedger, attribute: str, value: str) -> User | None:
+        found = self._identity.find_by_attribute(attribute, value)
+        if not found:
+            return None
+        if len(found) > 1:
+            log.warning("%d users share one %s; using the oldest", len(found), attribute)
+        record, user = ledger.adopt(min(found, key=lambda candidate: candidate.created_at_ms))
+        ledger.follow(user, record)
         self._cache.put(user)
         return user
 
@@ -87,8 +136,26 @@ class UserDirectory:
                 return by_email
         return self._identity.find_by_username(login)
 
+    def _move_in_store(
+        self, ledger: IdentityLedger, attribute: str, old: str | None, new: str | None, user_id: str
+    ) -> None:
+        if ledger.store.by_keycloak_id(user_id) is None:
+            current = self._identity.get_user(user_id)
+            if current is not None:
+                ledger.adopt(current)
+            return
+        try:
+            ledger.store.set_identifier(user_id, attribute, new)
+        except IdentityConflict as exc:
+            self._identity.update_user(user_id, attributes={attribute: old})
+            self._cache.drop(user_id)
+            raise AlreadyExists(_field_of(attribute)) from exc
+
     def remember(self, user: User) -> None:
         """Index a user the facade just wrote, so the next lookup needs no search."""
+        if self._ledger is not None:
+            self._cache.put(user)  # the identity store is the index
+            return
         for attribute in INDEXED_ATTRIBUTES:
             value = user.attr(attribute)
             if value:
@@ -99,6 +166,15 @@ class UserDirectory:
         self._cache.drop(user_id)
 
     def reindex(self, attribute: str, old: str | None, new: str | None, user_id: str) -> None:
+        """The facade changed a user's identifier in Keycloak: move it in the index.
+
+        With the identity store the move is checked by its unique index; should another
+        identity hold the value after all (a race the caller's check could not see), the
+        Keycloak write is undone and the change refused.
+        """
+        if self._ledger is not None and attribute in UNIQUE_ATTRIBUTES:
+            self._move_in_store(self._ledger, attribute, old, new, user_id)
+            return
         if old and old != new:
             self._index.drop(attribute, old)
         if new:
@@ -110,3 +186,10 @@ def phone_or_none(login: str) -> str | None:
         return canonical_phone(login)
     except InvalidInput:
         return None
+
+
+def _field_of(attribute: str) -> str:
+    """The field an AlreadyExists names for an identifier (as registration reports it)."""
+    return {"phone_number": "phone", "wechat_openid": "wechat", "wechat_unionid": "wechat"}.get(
+        attribute, attribute
+    )

@@ -148,7 +148,20 @@ class VerifiedSignIns:
             by_union = self._directory.find_by("wechat_unionid", unionid)
             if by_union is not None:
                 return by_union
-        return self._directory.find_by("wechat_openid", openid)
+        user = self._directory.find_by("wechat_openid", openid)
+        if user is not None and unionid and not user.attr("wechat_unionid"):
+            user = self._backfill_unionid(user, unionid)
+        return user
+
+    def _backfill_unionid(self, user: User, unionid: str) -> User:
+        """A user first seen without a unionid gets it when WeChat first sends one, so the
+        developer's other apps find the same person instead of registering a second."""
+        updated = self._accounts.update_profile(user, {"wechat_unionid": unionid})
+        try:
+            self._directory.reindex("wechat_unionid", None, unionid, user.id)
+        except AlreadyExists:
+            return user  # another user got it in a race; the Keycloak write was undone
+        return updated
 
     def _inviter(self, invite_code: str | None) -> User | None:
         if not invite_code:

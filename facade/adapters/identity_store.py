@@ -1,0 +1,632 @@
+"""The identity store on SQLAlchemy 2: PostgreSQL in production, an SQLite file in development.
+
+Uniqueness is the database's job: unique indexes on the Keycloak id, phone, WeChat openid and
+unionid, invite code and reservation id, and the uid as primary key from a sequence that never
+goes back (a PostgreSQL identity column; SQLite ``AUTOINCREMENT``, which never hands out a
+number at or below the highest ever used). Rows are never deleted, so a retired uid stays taken.
+
+Every method is one short transaction. SQLite writes start with ``BEGIN IMMEDIATE`` so that
+concurrent writers queue on the database lock (``busy_timeout``) instead of failing when a
+read lock cannot be upgraded; reads run in WAL mode beside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from facade.core.errors import Unavailable
+from facade.core.identities import (
+    UNIQUE_ATTRIBUTES,
+    IdentityConflict,
+    IdentityRecord,
+    RedisState,
+)
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+
+#: The uid: BIGINT identity on PostgreSQL; INTEGER PRIMARY KEY AUTOINCREMENT on SQLite.
+_UID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("uid", _UID_TYPE, sa.Identity(start=1), primary_key=True),
+    sa.Column("reservation_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("keycloak_id", sa.String(36), unique=True),
+    sa.Column("username", sa.String(255)),
+    sa.Column("phone", sa.String(20), unique=True),
+    sa.Column("wechat_openid", sa.String(128), unique=True),
+    sa.Column("wechat_unionid", sa.String(128), unique=True),
+    sa.Column("invite_code", sa.String(16), unique=True),
+    sa.Column("reserved_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.CheckConstraint("state IN ('reserved', 'active', 'retired')", name="identities_state"),
+    sqlite_autoincrement=True,
+)
+
+facade_meta = sa.Table(
+    "facade_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+_IDENTIFIER_COLUMNS = tuple(UNIQUE_ATTRIBUTES.values())
+_RETIRED_VALUES: dict[str, Any] = {column: None for column in _IDENTIFIER_COLUMNS}
+_META_GENERATION, _META_EPOCH, _META_LOST_AT = "redis.generation", "redis.epoch", "redis.lost_at"
+#: Tries when an insert collides on something other than a caller's identifier (a fresh invite
+#: code, or a uid an import took after the sequence handed it out).
+_INSERT_TRIES = 5
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy would otherwise pick psycopg2)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_memory_url(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
+class SqlIdentityStore:
+    """:class:`facade.core.identities.IdentityStore` over one SQLAlchemy engine.
+
+    The engine is built (and the schema migrated) on first use, inside the process that uses
+    it, so gunicorn workers never share a connection pool.
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = normalise_url(url)
+        self._auto_migrate = migrate
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        # One shared connection serves an in-memory database: its transactions take turns.
+        self._serial: threading.Lock | None = threading.Lock() if is_memory_url(url) else None
+
+    # --- connections -------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            if not self.url:
+                raise Unavailable("database", "FACADE_DATABASE_URL is not set")
+            with self._lock:
+                if self._engine is None:
+                    engine = _create_engine(self.url)
+                    if self._auto_migrate:
+                        with _database_errors("migrate"):
+                            migrate(engine)
+                    self._engine = engine
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def _transaction(self, write: bool, action: str) -> Iterator[Connection]:
+        engine = self.engine
+        serial = self._serial or contextlib.nullcontext()
+        with serial, _database_errors(action), engine.connect() as conn:
+            conn = conn.execution_options(facade_write=write)
+            with conn.begin():
+                yield conn
+
+    def _write(self, action: str) -> contextlib.AbstractContextManager[Connection]:
+        return self._transaction(True, action)
+
+    def _read(self, action: str) -> contextlib.AbstractContextManager[Connection]:
+        return self._transaction(False, action)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- reservations ------------------------------------------------------------------------
+
+    def reserve(
+        self,
+        identifiers: Mapping[str, str],
+        username: str,
+        invite_codes: Callable[[], str],
+    ) -> IdentityRecord:
+        values = _columns_of(identifiers)
+        for _ in range(_INSERT_TRIES):
+            now = time.time()
+            row = {
+                **values,
+                "reservation_id": _new_reservation_id(),
+                "state": "reserved",
+                "username": username,
+                "invite_code": invite_codes(),
+                "reserved_at": now,
+                "updated_at": now,
+            }
+            try:
+                with self._write("reserve identity") as conn:
+                    inserted = conn.execute(
+                        identities.insert().values(**row).returning(*identities.c)
+                    ).one()
+                return _record(inserted)
+            except IntegrityError:
+                self._raise_conflict(identifiers)
+        raise Unavailable("database", "could not reserve an identity; retry")
+
+    def activate(self, reservation_id: str, keycloak_id: str, username: str) -> IdentityRecord:
+        try:
+            with self._write("activate identity") as conn:
+                conn.execute(
+                    identities.update()
+                    .where(
+                        identities.c.reservation_id == reservation_id,
+                        identities.c.state == "reserved",
+                    )
+                    .values(
+                        state="active",
+                        keycloak_id=keycloak_id,
+                        username=username,
+                        updated_at=time.time(),
+                    )
+                )
+                row = conn.execute(
+                    identities.select().where(identities.c.reservation_id == reservation_id)
+                ).one_or_none()
+        except IntegrityError as exc:
+            raise ValueError(f"keycloak user {keycloak_id} already has an identity row") from exc
+        if row is None or row.state != "active" or row.keycloak_id != keycloak_id:
+            raise ValueError(f"reservation {reservation_id} cannot be bound to {keycloak_id}")
+        return _record(row)
+
+    def release(self, reservation_id: str) -> None:
+        with self._write("release identity") as conn:
+            conn.execute(
+                identities.update()
+                .where(
+                    identities.c.reservation_id == reservation_id,
+                    identities.c.state == "reserved",
+                )
+                .values(state="retired", updated_at=time.time(), **_RETIRED_VALUES)
+            )
+
+    def rename(self, reservation_id: str, username: str) -> None:
+        with self._write("rename reservation") as conn:
+            conn.execute(
+                identities.update()
+                .where(identities.c.reservation_id == reservation_id)
+                .values(username=username, updated_at=time.time())
+            )
+
+    def reservation(self, reservation_id: str) -> IdentityRecord | None:
+        with self._read("read reservation") as conn:
+            row = conn.execute(
+                identities.select().where(identities.c.reservation_id == reservation_id)
+            ).one_or_none()
+        return _record(row) if row is not None else None
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    def find(self, attribute: str, value: str) -> IdentityRecord | None:
+        if attribute == "uid":
+            if not value.isdigit():
+                return None
+            condition = identities.c.uid == int(value)
+        else:
+            column = UNIQUE_ATTRIBUTES.get(attribute)
+            if column is None:
+                raise ValueError(f"{attribute} is not kept in the identity store")
+            condition = identities.c[column] == value
+        with self._read("find identity") as conn:
+            row = conn.execute(
+                identities.select().where(condition, identities.c.state != "retired")
+            ).one_or_none()
+        return _record(row) if row is not None else None
+
+    def by_keycloak_id(self, keycloak_id: str) -> IdentityRecord | None:
+        with self._read("find identity") as conn:
+            row = conn.execute(
+                identities.select().where(identities.c.keycloak_id == keycloak_id)
+            ).one_or_none()
+        return _record(row) if row is not None else None
+
+    def by_uid(self, uid: int) -> IdentityRecord | None:
+        """The row of a uid in any state (the consistency check wants retired ones too)."""
+        with self._read("find identity") as conn:
+            row = conn.execute(identities.select().where(identities.c.uid == uid)).one_or_none()
+        return _record(row) if row is not None else None
+
+    # --- users made elsewhere ----------------------------------------------------------------
+
+    def adopt(
+        self,
+        keycloak_id: str,
+        username: str,
+        identifiers: Mapping[str, str],
+        invite_codes: Callable[[], str],
+    ) -> tuple[IdentityRecord, list[str]]:
+        for _ in range(_INSERT_TRIES):
+            try:
+                return self._adopt_once(keycloak_id, username, identifiers, invite_codes)
+            except IntegrityError:
+                continue  # a concurrent adoption or registration: look again
+        raise Unavailable("database", f"could not adopt keycloak user {keycloak_id}; retry")
+
+    def _adopt_once(
+        self,
+        keycloak_id: str,
+        username: str,
+        identifiers: Mapping[str, str],
+        invite_codes: Callable[[], str],
+    ) -> tuple[IdentityRecord, list[str]]:
+        now = time.time()
+        wanted_uid = identifiers.get("uid", "")
+        with self._write("adopt identity") as conn:
+            own = conn.execute(
+                identities.select().where(identities.c.keycloak_id == keycloak_id)
+            ).one_or_none()
+            if own is not None:
+                if own.state != "retired":
+                    return _record(own), []
+                # A user we wrongly took for deleted: it gets its own uid back.
+                conn.execute(
+                    identities.update()
+                    .where(identities.c.uid == own.uid)
+                    .values(state="active", updated_at=now)
+                )
+                return self._fill_identifiers(conn, own.uid, keycloak_id, identifiers)
+            if wanted_uid.isdigit():
+                holder = conn.execute(
+                    identities.select().where(identities.c.uid == int(wanted_uid))
+                ).one_or_none()
+                if holder is not None and holder.state == "reserved":
+                    # The user a reservation was made for (its create answered too late, or the
+                    # process died before binding it): the reservation is this user's.
+                    conn.execute(
+                        identities.update()
+                        .where(identities.c.uid == holder.uid)
+                        .values(state="active", keycloak_id=keycloak_id, updated_at=now)
+                    )
+                    return self._fill_identifiers(conn, holder.uid, keycloak_id, identifiers)
+            conflicts: list[str] = []
+            values: dict[str, Any] = {}
+            for attribute, column in UNIQUE_ATTRIBUTES.items():
+                value = identifiers.get(attribute)
+                if not value:
+                    continue
+                if _holder_of(conn, column, value) is not None:
+                    conflicts.append(attribute)
+                else:
+                    values[column] = value
+            if "invite_code" not in values:
+                values["invite_code"] = invite_codes()
+            row: dict[str, Any] = {
+                **values,
+                "reservation_id": _new_reservation_id(),
+                "state": "active",
+                "keycloak_id": keycloak_id,
+                "username": username,
+                "reserved_at": now,
+                "updated_at": now,
+            }
+            if wanted_uid.isdigit() and int(wanted_uid) > 0:
+                taken = conn.execute(
+                    sa.select(identities.c.uid).where(identities.c.uid == int(wanted_uid))
+                ).one_or_none()
+                if taken is None:
+                    row["uid"] = int(wanted_uid)
+                    _raise_floor(conn, int(wanted_uid))
+                else:
+                    conflicts.append("uid")
+            inserted = conn.execute(identities.insert().values(**row).returning(*identities.c))
+            return _record(inserted.one()), conflicts
+
+    def _fill_identifiers(
+        self, conn: Connection, uid: int, keycloak_id: str, identifiers: Mapping[str, str]
+    ) -> tuple[IdentityRecord, list[str]]:
+        """Give a row the identifiers its user carries that nobody else holds."""
+        row = conn.execute(identities.select().where(identities.c.uid == uid)).one()
+        conflicts: list[str] = []
+        updates: dict[str, Any] = {}
+        for attribute, column in UNIQUE_ATTRIBUTES.items():
+            value = identifiers.get(attribute)
+            if not value or getattr(row, column) == value:
+                continue
+            holder = _holder_of(conn, column, value)
+            if holder is not None and holder.uid != uid:
+                conflicts.append(attribute)
+            elif getattr(row, column) is None:
+                updates[column] = value
+        if updates:
+            conn.execute(identities.update().where(identities.c.uid == uid).values(**updates))
+            row = conn.execute(identities.select().where(identities.c.uid == uid)).one()
+        return _record(row), conflicts
+
+    def set_identifier(self, keycloak_id: str, attribute: str, value: str | None) -> None:
+        column = UNIQUE_ATTRIBUTES[attribute]
+        try:
+            with self._write("change identifier") as conn:
+                conn.execute(
+                    identities.update()
+                    .where(identities.c.keycloak_id == keycloak_id, identities.c.state == "active")
+                    .values({column: value, "updated_at": time.time()})
+                )
+        except IntegrityError:
+            self._raise_conflict({attribute: value or ""})
+            raise
+
+    def retire(self, keycloak_id: str) -> None:
+        with self._write("retire identity") as conn:
+            conn.execute(
+                identities.update()
+                .where(identities.c.keycloak_id == keycloak_id, identities.c.state != "retired")
+                .values(state="retired", updated_at=time.time(), **_RETIRED_VALUES)
+            )
+
+    def raise_uid_floor(self, at_least: int) -> None:
+        with self._write("raise uid floor") as conn:
+            _raise_floor(conn, at_least)
+
+    # --- bookkeeping -------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        with self._read("read meta") as conn:
+            value = conn.execute(
+                sa.select(facade_meta.c.value).where(facade_meta.c.key == key)
+            ).scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write("write meta") as conn:
+            _put_meta(conn, key, value)
+
+    def redis_state(self) -> RedisState:
+        with self._read("read redis state") as conn:
+            return _redis_state(conn)
+
+    def record_redis_state(
+        self, generation: str, epoch: int, lost_at: float | None = None
+    ) -> RedisState:
+        with self._write("record redis state") as conn:
+            current = _redis_state(conn)
+            new_epoch = max(current.epoch, epoch)
+            new_lost = current.lost_at
+            if lost_at is not None and (new_lost is None or lost_at > new_lost):
+                new_lost = lost_at
+            _put_meta(conn, _META_GENERATION, generation)
+            _put_meta(conn, _META_EPOCH, str(new_epoch))
+            if new_lost is not None:
+                _put_meta(conn, _META_LOST_AT, repr(new_lost))
+            return RedisState(generation, new_epoch, new_lost)
+
+    def raise_epoch(self, epoch: int) -> None:
+        """Remember a higher Redis epoch (a logout or a spent code) without a read first."""
+        with self._write("record redis epoch") as conn:
+            updated = conn.execute(
+                facade_meta.update()
+                .where(facade_meta.c.key == _META_EPOCH)
+                .values(value=str(epoch))
+                .where(sa.cast(facade_meta.c.value, sa.BigInteger) < epoch)
+            )
+            if updated.rowcount == 0 and _meta(conn, _META_EPOCH) is None:
+                _put_meta(conn, _META_EPOCH, str(epoch))
+
+    def records(self, batch: int = 1000) -> Iterator[IdentityRecord]:
+        after = 0
+        while True:
+            with self._read("list identities") as conn:
+                rows = conn.execute(
+                    identities.select()
+                    .where(identities.c.uid > after)
+                    .order_by(identities.c.uid)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _record(row)
+            after = int(rows[-1].uid)
+
+    def count(self) -> int:
+        with self._read("count identities") as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(identities)
+                    .where(identities.c.state != "retired")
+                ).scalar_one()
+            )
+
+    def _raise_conflict(self, identifiers: Mapping[str, str]) -> None:
+        """After an IntegrityError: which identifier is taken, and by whom (or return)."""
+        with self._read("find conflict") as conn:
+            for attribute, column in UNIQUE_ATTRIBUTES.items():
+                value = identifiers.get(attribute)
+                if not value:
+                    continue
+                holder = _holder_of(conn, column, value)
+                if holder is not None:
+                    raise IdentityConflict(attribute, _record(holder))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        memory = is_memory_url(url)
+        if not memory:
+            database = sa.engine.make_url(url).database
+            if database:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=StaticPool if memory else None,
+        )
+        _sqlite_transactions(engine, wal=not memory)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
+    """pysqlite's own transaction handling begins lazily and cannot take the write lock up
+    front; take over (SQLAlchemy's documented recipe) and begin writes IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("facade_write", True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to Alembic's head, one process at a time (an advisory lock on
+    PostgreSQL, a lock file beside an SQLite file)."""
+    from alembic import command
+
+    from facade.migrations import alembic_config
+
+    with _migration_lock(engine), engine.connect() as conn:
+        conn = conn.execution_options(facade_write=True)
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).expanduser().with_suffix(".migrate-lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _database_errors(action: str) -> Iterator[None]:
+    """A database that cannot be reached is ``Unavailable("database")``, like Redis's."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except OperationalError as exc:
+        raise Unavailable("database", f"{action}: {exc.orig}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise Unavailable("database", f"{action}: connection lost") from exc
+        raise
+
+
+def _raise_floor(conn: Connection, at_least: int) -> None:
+    if conn.dialect.name == "postgresql":
+        sequence = conn.execute(
+            sa.text("SELECT pg_get_serial_sequence('identities', 'uid')")
+        ).scalar_one()
+        current = conn.execute(sa.text(f"SELECT last_value FROM {sequence}")).scalar_one()  # noqa: S608
+        if int(current) < at_least:
+            conn.execute(sa.text("SELECT setval(:seq, :n)"), {"seq": sequence, "n": at_least})
+        return
+    updated = conn.execute(
+        sa.text("UPDATE sqlite_sequence SET seq = :n WHERE name = 'identities' AND seq < :n"),
+        {"n": at_least},
+    )
+    if updated.rowcount == 0:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM sqlite_sequence WHERE name = 'identities'")
+        ).first()
+        if exists is None:
+            conn.execute(
+                sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES ('identities', :n)"),
+                {"n": at_least},
+            )
+
+
+def _holder_of(conn: Connection, column: str, value: str) -> Row[Any] | None:
+    return conn.execute(
+        identities.select().where(identities.c[column] == value, identities.c.state != "retired")
+    ).one_or_none()
+
+
+def _meta(conn: Connection, key: str) -> str | None:
+    value = conn.execute(
+        sa.select(facade_meta.c.value).where(facade_meta.c.key == key)
+    ).scalar_one_or_none()
+    return str(value) if value is not None else None
+
+
+def _put_meta(conn: Connection, key: str, value: str) -> None:
+    updated = conn.execute(facade_meta.update().where(facade_meta.c.key == key).values(value=value))
+    if updated.rowcount == 0:
+        conn.execute(facade_meta.insert().values(key=key, value=value))
+
+
+def _redis_state(conn: Connection) -> RedisState:
+    lost_at = _meta(conn, _META_LOST_AT)
+    return RedisState(
+        generation=_meta(conn, _META_GENERATION),
+        epoch=int(_meta(conn, _META_EPOCH) or 0),
+        lost_at=float(lost_at) if lost_at else None,
+    )
+
+
+def _columns_of(identifiers: Mapping[str, str]) -> dict[str, str]:
+    return {
+        column: identifiers[attribute]
+        for attribute, column in UNIQUE_ATTRIBUTES.items()
+        if identifiers.get(attribute) and attribute != "invite_code"
+    }
+
+
+def _new_reservation_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _record(row: Row[Any]) -> IdentityRecord:
+    return IdentityRecord(
+        uid=int(row.uid),
+        reservation_id=str(row.reservation_id),
+        state=row.state,
+        keycloak_id=row.keycloak_id,
+        username=row.username,
+        phone=row.phone,
+        wechat_openid=row.wechat_openid,
+        wechat_unionid=row.wechat_unionid,
+        invite_code=row.invite_code,
+        reserved_at=float(row.reserved_at),
+    )
