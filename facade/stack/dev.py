@@ -28,6 +28,7 @@ KEYCLOAK_PORT = 8080
 KEYCLOAK_MANAGEMENT_PORT = 9000
 REDIS_PORT = 6379
 WECHAT_PORT = 8090
+DEMO_PORT = 8070
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin"  # noqa: S105  # development-only bootstrap administrator
 
@@ -130,6 +131,8 @@ def up() -> int:
     pids["facade"] = facade.pid
     _write(pids)
     _wait_http(f"http://127.0.0.1:{FACADE_PORT}/readyz", facade, state / "facade.log")
+    pids["demo"] = start_demo_app(keycloak.url, state)
+    _write(pids)
     print(f"stack ready in {time.monotonic() - started:.1f}s")
     _print_urls()
     return 0
@@ -137,7 +140,7 @@ def up() -> int:
 
 def down() -> int:
     pids = _read_pids()
-    for name in ("facade", "wechat", "keycloak", "redis"):
+    for name in ("demo", "facade", "wechat", "keycloak", "redis"):
         pid = pids.get(name)
         if pid and _alive(pid):
             print(f"stopping {name} ({pid})", flush=True)
@@ -163,6 +166,40 @@ def start_wechat_standin(
         standin.stop()
         raise
     return standin
+
+
+def start_demo_app(keycloak_url: str, state: Path) -> int:
+    """The demo internal app (examples/demo_app.py) and its development-only client."""
+    from keycloak import KeycloakAdmin
+
+    from facade.realm.sso import ensure_demo_client
+
+    admin = KeycloakAdmin(
+        server_url=keycloak_url + "/",
+        username=ADMIN_USER,
+        password=ADMIN_PASSWORD,
+        realm_name="facade",
+        user_realm_name="master",
+    )
+    ensure_demo_client(admin, "facade", [f"http://127.0.0.1:{DEMO_PORT}/*"])
+    with (state / "demo.log").open("ab") as log:
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "examples.demo_app",
+                "--issuer",
+                f"{keycloak_url}/realms/facade",
+                "--port",
+                str(DEMO_PORT),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+    _wait_http(f"http://127.0.0.1:{DEMO_PORT}/", demo, state / "demo.log")
+    return demo.pid
 
 
 def _write(pids: dict[str, int]) -> None:
@@ -192,6 +229,7 @@ def _print_urls() -> None:
         f"  redis             redis://127.0.0.1:{REDIS_PORT}/0\n"
         f"  wechat stand-in   http://127.0.0.1:{WECHAT_PORT}"
         f"  (codes: POST http://127.0.0.1:{FACADE_PORT}/_dev/wechat/codes)\n"
+        f"  demo app (SSO)    http://127.0.0.1:{DEMO_PORT}  (phone + password or SMS code)\n"
         f"  logs              {state_dir()}/*.log\n"
         "  stop with         facade stack down\n",
         flush=True,
