@@ -15,7 +15,9 @@ from facade.http.dev_outbox import mount_dev_outbox
 from facade.http.dev_wechat import mount_dev_wechat
 from facade.http.errors import ContractErrorHandler
 from facade.http.health import Liveness, Readiness
+from facade.http.metrics import ContractOfPath, CountingErrors, RequestMetrics, mount_metrics
 from facade.http.middleware import RequestContext, parse_networks
+from facade.oidc import mount_sso
 from facade.settings import DEV_SECRET, Settings, SettingsError
 
 
@@ -23,12 +25,14 @@ def create_app(
     settings: Settings, services: Services | None = None
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the app from settings; ``services`` lets tests pass their own collaborators."""
-    if not settings.is_development and settings.secret == DEV_SECRET:
-        raise SettingsError("production mode refuses the development server secret")
-    if not settings.is_development:
-        require_real_senders(settings)
+    startup_checks(settings)
     services = services or build_services(settings)
-    app = falcon.App(middleware=[RequestContext(parse_networks(settings.trusted_proxies))])
+    contract_of = ContractOfPath(settings.prefixes)
+    middleware: list[RequestContext | RequestMetrics] = [
+        RequestContext(parse_networks(settings.trusted_proxies)),
+        RequestMetrics(contract_of),
+    ]
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
         dumps=lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
@@ -45,9 +49,11 @@ def create_app(
         ),
     )
 
+    mount_metrics(app, "/metrics", settings.prefixes.values())
     if settings.is_development:
         mount_dev_wechat(app, settings)
         mount_dev_outbox(app, services.outbox)
+    mount_sso(app, settings, services)
 
     mounts: list[tuple[str, Contract]] = []
     for slug, prefix in settings.prefixes.items():
@@ -56,8 +62,17 @@ def create_app(
         mounts.append((prefix, contract))
 
     handler = ContractErrorHandler(mounts)
-    app.add_error_handler((falcon.HTTPError, Exception), handler)
+    app.add_error_handler((falcon.HTTPError, Exception), CountingErrors(handler, contract_of))
     return app
+
+
+def startup_checks(settings: Settings) -> None:
+    """What production refuses beyond ``Settings.from_env``; ``facade serve`` runs these before
+    gunicorn binds its port, so a refusal is one line, not a worker traceback."""
+    if not settings.is_development and settings.secret == DEV_SECRET:
+        raise SettingsError("production mode refuses the development server secret")
+    if not settings.is_development:
+        require_real_senders(settings)
 
 
 def require_real_senders(settings: Settings) -> None:

@@ -1,4 +1,5 @@
-"""The ``facade`` console script: serve, the development stack, and the realm apply step."""
+"""The ``facade`` console script: serve, the development stack, the realm apply step and the
+identity store (migrate, backfill, check)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = commands.add_parser("stack", help="the local development stack")
     stack.add_argument("action", choices=("up", "down"))
+    stack.add_argument(
+        "--production",
+        action="store_true",
+        help="the production-mode stack (PostgreSQL, Keycloak start, nginx) in .stack-prod/",
+    )
 
     realm = commands.add_parser("realm", help="realm as code")
     realm.add_argument("action", choices=("apply",))
@@ -25,10 +31,27 @@ def main(argv: list[str] | None = None) -> int:
     realm.add_argument("--realm", default=os.environ.get("FACADE_KEYCLOAK_REALM", "facade"))
     realm.add_argument("--admin-user", default=os.environ.get("KEYCLOAK_ADMIN_USER", "admin"))
 
+    identities = commands.add_parser("identities", help="the durable identity store")
+    identities.add_argument("action", choices=("migrate", "backfill", "check"))
+    identities.add_argument(
+        "--restart", action="store_true", help="backfill: start over instead of resuming"
+    )
+    identities.add_argument(
+        "--complete",
+        action="store_true",
+        help="backfill: afterwards treat a store miss as final (no fallback search in Keycloak)",
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "identities":
+        return _identities(args.action, restart=args.restart, complete=args.complete)
     if args.command == "serve":
         return _serve(args.bind, args.workers, args.threads)
     if args.command == "stack":
+        if args.production:
+            from facade.stack import production
+
+            return production.up() if args.action == "up" else production.down()
         from facade.stack import dev  # only the stack needs its imports
 
         return dev.up() if args.action == "up" else dev.down()
@@ -36,7 +59,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(bind: str, workers: int, threads: int) -> int:
-    """Replace this process with gunicorn: threads suit a service that mostly waits on I/O."""
+    """Replace this process with gunicorn: threads suit a service that mostly waits on I/O.
+
+    The settings and the production checks run here first, so that a refusal is one line on
+    stderr and a non-zero exit before any port is bound (not a traceback in every worker).
+    """
+    from facade.app import startup_checks
+    from facade.settings import Settings, SettingsError
+
+    try:
+        startup_checks(Settings.from_env())
+    except SettingsError as exc:
+        print(f"facade: cannot start: {exc}", file=sys.stderr)
+        return 2
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _fresh_metrics_dir()
     command = [
         sys.executable,
         "-m",
@@ -50,9 +86,81 @@ def _serve(bind: str, workers: int, threads: int) -> int:
         "--graceful-timeout=20",
         "--keep-alive=5",
         "--error-logfile=-",
+        "--config=python:facade.stack.gunicorn_hooks",
     ]
     os.execv(sys.executable, command)  # noqa: S606
     return 0  # pragma: no cover
+
+
+def _fresh_metrics_dir() -> str:
+    """An empty directory for prometheus-client's per-worker files, named after this process
+    (gunicorn's master after ``execv``); directories of masters that are gone are removed."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    base = Path(os.environ.get("FACADE_METRICS_DIR") or tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    for old in base.glob("facade-metrics-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    path = base / f"facade-metrics-{os.getpid()}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=0o700)
+    return str(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _identities(action: str, *, restart: bool, complete: bool) -> int:
+    """Migrate the store, build it from the realm (resumable), or list disagreements."""
+    from tqdm import tqdm
+
+    from facade.adapters.identity_store import SqlIdentityStore
+    from facade.adapters.keycloak import KeycloakGateway, _user_from
+    from facade.core import identity_backfill
+    from facade.core.identity_ledger import IdentityLedger
+    from facade.core.models import User
+    from facade.core.registration import new_invite_code
+    from facade.settings import Settings
+
+    settings = Settings.from_env()
+    store = SqlIdentityStore(settings.database_url)
+    if action == "migrate":
+        store.engine  # noqa: B018 - building the engine migrates the schema
+        print(f"identity store at head ({store.dialect})")
+        return 0
+    gateway = KeycloakGateway(settings)
+    ledger = IdentityLedger(store, gateway, new_invite_code)
+    admin = gateway._admin()
+
+    def pages(first: int, size: int) -> list[User]:
+        query = {"first": first, "max": size, "briefRepresentation": "false"}
+        return [_user_from(raw) for raw in admin.get_users(query)]
+
+    if action == "backfill":
+        with tqdm(total=admin.users_count(), unit="user", desc="backfill") as bar:
+            read = identity_backfill.backfill(ledger, pages, progress=bar.update, restart=restart)
+        if complete:
+            identity_backfill.mark_complete(ledger)
+        print(f"{read} realm users adopted; {store.count()} identities in the store")
+        return 0
+    found = 0
+    users = tqdm(identity_backfill.all_users(pages), unit="user", desc="check", leave=False)
+    for disagreement in identity_backfill.check(ledger, users):
+        print(disagreement)
+        found += 1
+    print(f"{found} disagreement(s)")
+    return 1 if found else 0
 
 
 def _realm_apply(url: str, realm: str, admin_user: str) -> int:

@@ -7,8 +7,9 @@ build a :class:`Settings` by hand.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 from facade.core.limits import RateRule
@@ -49,6 +50,21 @@ class ContractClient:
 
 
 @dataclass(frozen=True)
+class SsoSettings:
+    """The facade as a small OpenID provider for Keycloak's identity provider ``phone``."""
+
+    client_secret: str
+    client_id: str = "keycloak"
+    prefix: str = "/sso"
+    #: ``iss`` of its ID tokens; empty: the public URL of the request plus ``prefix``.
+    issuer: str = ""
+    #: Where authorization codes may go; empty: ``<Keycloak issuer>/broker/phone/endpoint``.
+    redirect_uris: tuple[str, ...] = ()
+    #: Seconds a signing key signs before the next one takes over.
+    key_rotation: int = 86400
+
+
+@dataclass(frozen=True)
 class Settings:
     """Frozen configuration of one facade process."""
 
@@ -60,11 +76,19 @@ class Settings:
     keycloak_issuer: str | None = None
     keycloak_client_id: str = "facade"
     keycloak_client_secret: str = "dev-facade-secret"  # noqa: S105
-    keycloak_timeout: float = 10.0
+    #: Seconds per Keycloak call (connect, then read): short, so a hung Keycloak is a quick 503.
+    keycloak_timeout: float = 3.0
+    #: Consecutive Keycloak failures that open the circuit breaker (0: no breaker).
+    keycloak_breaker_failures: int = 5
+    #: Seconds the breaker stays open before one trial call may pass.
+    keycloak_breaker_reset: float = 10.0
     contract_clients: Mapping[str, ContractClient] = field(default_factory=dict)
     prefixes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIXES))
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "facade:"
+    #: The identity store (SQLAlchemy URL); ``sqlite://`` is an in-memory one for hand-built
+    #: settings. Empty in production until set: the store then refuses every call.
+    database_url: str = "sqlite://"
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     #: Seconds a user read from Keycloak may be served from Redis (0: always read Keycloak).
@@ -81,6 +105,8 @@ class Settings:
     wechat_timeout: float = 5.0
     #: Swagger UI at ``<prefix>/docs`` (on in development, off in production unless asked).
     api_docs: bool = True
+    #: The OpenID provider for SMS sign-in through Keycloak; None: not mounted.
+    sso: SsoSettings | None = None
 
     @property
     def is_development(self) -> bool:
@@ -163,11 +189,18 @@ class Settings:
             keycloak_issuer=get("KEYCLOAK_ISSUER") or None,
             keycloak_client_id=get("KEYCLOAK_CLIENT_ID", "facade"),
             keycloak_client_secret=service_secret,
-            keycloak_timeout=_number("KEYCLOAK_TIMEOUT", get("KEYCLOAK_TIMEOUT", "10"), float),
+            keycloak_timeout=_number("KEYCLOAK_TIMEOUT", get("KEYCLOAK_TIMEOUT", "3"), float),
+            keycloak_breaker_failures=int(
+                _number("KEYCLOAK_BREAKER_FAILURES", get("KEYCLOAK_BREAKER_FAILURES", "5"), int)
+            ),
+            keycloak_breaker_reset=_number(
+                "KEYCLOAK_BREAKER_RESET", get("KEYCLOAK_BREAKER_RESET", "10"), float
+            ),
             contract_clients=clients,
             prefixes=prefixes,
             redis_url=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             redis_prefix=get("REDIS_PREFIX", "facade:"),
+            database_url=get("DATABASE_URL") or _dev_database_url(env_vars, development),
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
             profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "2"), float),
@@ -180,13 +213,40 @@ class Settings:
             wechat_secret=get("WECHAT_SECRET"),
             wechat_timeout=_number("WECHAT_TIMEOUT", get("WECHAT_TIMEOUT", "5"), float),
             api_docs=_flag("API_DOCS", get("API_DOCS", "1" if development else "0")),
+            sso=_sso(get, development),
         )
+
+
+def _sso(get: Callable[..., str], development: bool) -> SsoSettings | None:
+    """``FACADE_SSO_*``: on with a client secret (a development one in development mode)."""
+    secret = get("SSO_CLIENT_SECRET") or ("dev-sso-secret" if development else "")
+    if not secret or not _flag("SSO", get("SSO", "1")):
+        return None
+    return SsoSettings(
+        client_secret=secret,
+        client_id=get("SSO_CLIENT_ID", "keycloak"),
+        prefix=_normalise_prefix(get("SSO_PREFIX", "/sso")) or "/sso",
+        issuer=get("SSO_ISSUER").rstrip("/"),
+        redirect_uris=tuple(u.strip() for u in get("SSO_REDIRECT_URIS").split(",") if u.strip()),
+        key_rotation=max(
+            60, int(_number("SSO_KEY_ROTATION", get("SSO_KEY_ROTATION", "86400"), int))
+        ),
+    )
 
 
 def contract_client_id(slug: str) -> str:
     """The Keycloak client of a contract: ``facade-<slug>``, a name no built-in client uses
     (a client named ``account`` would replace Keycloak's own account console)."""
     return f"facade-{slug}"
+
+
+def _dev_database_url(env_vars: Mapping[str, str], development: bool) -> str:
+    """Development's identity store: an SQLite file in the stack's state directory (none in
+    production, where ``FACADE_DATABASE_URL`` must name a PostgreSQL database)."""
+    if not development:
+        return ""
+    state = env_vars.get("FACADE_STACK_DIR") or str(Path(__file__).resolve().parents[1] / ".stack")
+    return f"sqlite:///{Path(state).resolve() / 'identities.db'}"
 
 
 def _number(name: str, value: str, kind: type[int] | type[float]) -> float:

@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +24,8 @@ import jwt
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenID
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from facade.core.errors import (
     AccountDisabled,
@@ -35,12 +38,12 @@ from facade.core.errors import (
     Unavailable,
 )
 from facade.core.models import NewUser, TokenClaims, TokenSet, User
+from facade.observability import metrics
 from facade.settings import Settings
 
 log = logging.getLogger(__name__)
 
 REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"  # noqa: S105
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105
 #: Fields of a UserRepresentation that are not profile attributes.
 _BUILTIN_FIELDS = ("username", "email", "firstName", "lastName")
 
@@ -101,6 +104,204 @@ class JwksCache:
         return keys
 
 
+class CircuitOpen(requests.ConnectionError):
+    """Refused without calling Keycloak; python-keycloak reports it as a connection error, which
+    :func:`_translated` turns into ``Unavailable("keycloak")`` like any unreachable Keycloak."""
+
+
+class CircuitBreaker:
+    """Consecutive failures open the circuit; while open every call fails at once; after
+    ``reset_timeout`` one trial call passes, and its outcome closes or re-opens the circuit.
+
+    Written here rather than taken from pybreaker, whose ``call`` holds one lock for the whole
+    guarded call and so would serialise every Keycloak call of a gunicorn worker's threads. The
+    lock below guards only the counters.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        failures: int,
+        reset_timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self._max_failures = failures
+        self._reset_timeout = reset_timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_running = False
+        self.state = "closed"
+        metrics.circuit_state(name, "closed")
+
+    def before_call(self) -> None:
+        """Raise :class:`CircuitOpen` unless a call may go through now."""
+        with self._lock:
+            if self._opened_at is None:
+                return
+            waited = self._clock() - self._opened_at
+            if waited >= self._reset_timeout and not self._trial_running:
+                self._trial_running = True
+                self._set("half_open")
+                return
+        raise CircuitOpen(f"{self.name} circuit open")
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._trial_running = False
+            if self._opened_at is not None:
+                self._opened_at = None
+                self._set("closed")
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failures += 1
+            trial, self._trial_running = self._trial_running, False
+            if trial or (self._opened_at is None and self._failures >= self._max_failures):
+                self._opened_at = self._clock()
+                self._set("open")
+
+    def _set(self, state: str) -> None:
+        self.state = state
+        metrics.circuit_state(self.name, state)
+        if state == "open":
+            log.error("%s circuit open: calls fail fast for %.0fs", self.name, self._reset_timeout)
+
+
+_breakers: dict[str, CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def keycloak_breaker(settings: Settings) -> CircuitBreaker | None:
+    """The process's breaker for one Keycloak URL, shared by every thread's clients: once it
+    opens, each call fails at once instead of holding a worker thread for a full timeout."""
+    if settings.keycloak_breaker_failures <= 0:
+        return None
+    with _breakers_lock:
+        breaker = _breakers.get(settings.keycloak_url)
+        if breaker is None:
+            breaker = _breakers[settings.keycloak_url] = CircuitBreaker(
+                "keycloak", settings.keycloak_breaker_failures, settings.keycloak_breaker_reset
+            )
+        return breaker
+
+
+class KeycloakTransport(HTTPAdapter):
+    """The transport under every python-keycloak session: one timeout, metrics, the breaker.
+
+    python-keycloak rounds timeouts to whole seconds and retries a POST whose answer timed out
+    (which can create a user twice); here the timeout is exact and only connection failures,
+    where nothing reached Keycloak, are retried (once). A 5xx answer counts as a failure for the
+    breaker and is handed back to python-keycloak as it came.
+    """
+
+    def __init__(self, timeout: float, breaker: CircuitBreaker | None) -> None:
+        super().__init__(
+            max_retries=Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
+        )
+        self._timeout = timeout
+        self._breaker = breaker
+
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        kwargs["timeout"] = self._timeout
+        operation = _operation(request.path_url)
+        if self._breaker is not None:
+            try:
+                self._breaker.before_call()
+            except CircuitOpen:
+                metrics.dependency_error("keycloak", operation, "circuit_open")
+                raise
+        started = time.perf_counter()
+        error = ""
+        try:
+            response = super().send(request, **kwargs)
+            if response.status_code >= 500:
+                error = f"http_{response.status_code}"
+            return response
+        except requests.Timeout:
+            error = "timeout"
+            raise
+        except requests.RequestException:
+            error = "connection"
+            raise
+        finally:
+            metrics.DEPENDENCY_SECONDS.labels("keycloak", operation).observe(
+                time.perf_counter() - started
+            )
+            if error:
+                metrics.dependency_error("keycloak", operation, error)
+            if self._breaker is not None:
+                if error:
+                    self._breaker.failed()
+                else:
+                    self._breaker.succeeded()
+
+
+def _operation(path_url: str) -> str:
+    """A bounded label for a Keycloak endpoint: ``token``, ``logout``, ``admin_users``, ..."""
+    path = path_url.split("?", 1)[0]
+    if "/protocol/openid-connect/" in path:
+        return path.rsplit("/", 1)[-1] or "openid"
+    if "/admin/realms/" in path:
+        parts = path.split("/admin/realms/", 1)[1].split("/")
+        return f"admin_{parts[1]}" if len(parts) > 1 and parts[1] else "admin_realm"
+    return "other"
+
+
+def _guard(connection: Any, transport: Callable[[], HTTPAdapter]) -> None:
+    """Mount the guarded transport on a python-keycloak connection's requests session."""
+    session = getattr(connection, "_s", None)
+    if isinstance(session, requests.Session):
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, transport())
+
+
+class VerifiedTokens:
+    """Claims of access tokens whose signature, issuer and type were already checked.
+
+    Clients send the same bearer token on every request until it expires, and checking an RS256
+    signature (with PyJWT's per-character base64 validation) is most of a bearer check's CPU.
+    Entries are keyed by the exact token string, so only a byte-identical token is trusted; they
+    are dropped at the token's expiry and at most ``max_age`` seconds after they were checked
+    (a key Keycloak deleted stops being trusted by then); revocation and the user's state are
+    checked on every request all the same.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = 20_000,
+        max_age: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._entries: OrderedDict[str, tuple[float, Mapping[str, Any]]] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            if entry[0] <= self._clock():
+                del self._entries[token]
+                return None
+            return entry[1]
+
+    def put(self, token: str, claims: Mapping[str, Any]) -> None:
+        until = min(float(claims["exp"]), self._clock() + self._max_age)
+        with self._lock:
+            self._entries[token] = (until, claims)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+
 class KeycloakGateway:
     """Keycloak admin and token APIs, typed and translated for the core."""
 
@@ -113,6 +314,11 @@ class KeycloakGateway:
         realm_url = f"{settings.keycloak_url.rstrip('/')}/realms/{settings.keycloak_realm}"
         self._realm_url = realm_url
         self._jwks = JwksCache(f"{realm_url}/protocol/openid-connect/certs", self._timeout)
+        self._verified = VerifiedTokens()
+        breaker = keycloak_breaker(settings)
+        self._transport: Callable[[], HTTPAdapter] = lambda: KeycloakTransport(
+            self._timeout, breaker
+        )
 
     # --- clients, one set per thread -------------------------------------------------------
 
@@ -126,16 +332,14 @@ class KeycloakGateway:
                 client_secret_key=self._settings.keycloak_client_secret,
                 timeout=int(self._timeout),
             )
+            _guard(admin.connection, self._transport)
+            _guard(admin.connection.keycloak_openid.connection, self._transport)
             self._local.admin = admin
         return admin
 
     def _openid(self, contract: str) -> KeycloakOpenID:
         credentials = self._settings.client_for(contract)
         return self._openid_for(credentials.client_id, credentials.client_secret)
-
-    def _service_openid(self) -> KeycloakOpenID:
-        settings = self._settings
-        return self._openid_for(settings.keycloak_client_id, settings.keycloak_client_secret)
 
     def _openid_for(self, client_id: str, client_secret: str) -> KeycloakOpenID:
         clients: dict[str, KeycloakOpenID] | None = getattr(self._local, "openid", None)
@@ -150,6 +354,7 @@ class KeycloakGateway:
                 client_secret_key=client_secret,
                 timeout=int(self._timeout),
             )
+            _guard(client.connection, self._transport)
         return client
 
     # --- users -----------------------------------------------------------------------------
@@ -211,6 +416,7 @@ class KeycloakGateway:
         email: str | None = None,
         attributes: Mapping[str, str | None] | None = None,
         enabled: bool | None = None,
+        email_verified: bool = True,
     ) -> User:
         """Read, merge and write back: Keycloak drops attributes missing from a PUT."""
         admin = self._admin()
@@ -228,7 +434,7 @@ class KeycloakGateway:
                 payload["username"] = username
             if email is not None:
                 payload["email"] = email
-                payload["emailVerified"] = True
+                payload["emailVerified"] = email_verified
             if enabled is not None:
                 payload["enabled"] = enabled
             admin.update_user(user_id, payload)
@@ -300,26 +506,20 @@ class KeycloakGateway:
         return _token_set_from(raw)
 
     def exchange_for_user(self, contract: str, user_id: str) -> TokenSet:
-        """Tokens for a user the facade verified itself (SMS/email code, WeChat).
+        """Tokens for a user the facade verified itself (SMS/email code, WeChat), in one call.
 
-        Legacy token exchange (V1) in two steps. Direct impersonation by the facade's service
-        client yields an access token with ``aud`` = the contract client but ``azp`` = the
-        facade, and a refresh token only the facade could use. So the contract client then
-        exchanges that token for its own: same user session, ``azp`` = the contract client,
-        a refresh token it refreshes and logs out with its own credentials, exactly like the
-        tokens of a password grant.
+        Legacy token exchange (V1) direct impersonation performed by the contract's own client:
+        ``requested_subject`` is the user, no audience (the client is its own audience, so no
+        token-exchange permission is consulted), ``requested_token_type`` a refresh token. The
+        access token has ``azp`` = the contract client and that client's lifespan, and the
+        refresh token refreshes and logs out with its credentials, like a password grant's.
+        The realm lets exactly the five contract clients impersonate (``facade realm apply``);
+        none may ask for another client's audience.
         """
-        audience = self._settings.client_for(contract).client_id
         with _translated("token exchange"):
-            impersonated = self._service_openid().exchange_token(
-                token=None,  # type: ignore[arg-type]  # direct impersonation has no subject token
-                audience=audience,
-                subject=user_id,
-                requested_token_type=ACCESS_TOKEN_TYPE,
-            )
             raw = self._openid(contract).exchange_token(
-                token=impersonated["access_token"],
-                subject_token_type=ACCESS_TOKEN_TYPE,
+                token=None,  # type: ignore[arg-type]  # direct impersonation has no subject token
+                subject=user_id,
                 requested_token_type=REFRESH_TOKEN_TYPE,
             )
         return _token_set_from(raw)
@@ -359,6 +559,14 @@ class KeycloakGateway:
         return self._claims_for(contract, claims)
 
     def _verify(self, contract: str, token: str, expected_type: str) -> TokenClaims:
+        cached = self._verified.get(token)
+        if cached is not None:
+            return self._claims_for(contract, cached)
+        claims = self._decode(token, expected_type)
+        self._verified.put(token, claims)
+        return self._claims_for(contract, claims)
+
+    def _decode(self, token: str, expected_type: str) -> Mapping[str, Any]:
         header = _header_of(token)
         kid = header.get("kid")
         if not isinstance(kid, str) or header.get("alg") not in ("RS256", "ES256", "PS256"):
@@ -379,7 +587,7 @@ class KeycloakGateway:
             raise InvalidToken("invalid token") from exc
         if claims.get("typ") != expected_type:
             raise InvalidToken("wrong token type")
-        return self._claims_for(contract, claims)
+        return claims
 
     def _claims_for(self, contract: str, claims: Mapping[str, Any]) -> TokenClaims:
         if claims.get("azp") != self._settings.client_for(contract).client_id:

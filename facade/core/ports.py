@@ -29,7 +29,10 @@ class IdentityProvider(Protocol):
         email: str | None = None,
         attributes: Mapping[str, str | None] | None = None,
         enabled: bool | None = None,
-    ) -> User: ...
+        email_verified: bool = True,
+    ) -> User:
+        """``email`` is written verified (after proof) unless ``email_verified`` is False."""
+        ...
 
     def set_password(self, user_id: str, password: str) -> None: ...
 

@@ -24,10 +24,14 @@ from typing import Any
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import raise_error_from_response
 
+from facade.realm.sso import DEV_FACADE_URL, apply_localization, apply_sso
+
 log = logging.getLogger(__name__)
 
 REALM_DIR = Path(__file__).resolve().parents[2] / "keycloak-realm"
-POLICY_NAME = "facade-service-client"
+POLICY_NAME = "facade-contract-clients"
+#: The policy of earlier versions, where the ``facade`` service client impersonated users.
+LEGACY_POLICY_NAME = "facade-service-client"
 CONTRACT_SLUGS = ("captcha", "vcode", "member", "customer", "account")
 CONTRACT_CLIENTS = tuple(f"facade-{slug}" for slug in CONTRACT_SLUGS)
 #: Keycloak's own clients that an early realm JSON displaced (a contract client named ``account``
@@ -36,7 +40,15 @@ BUILTIN_CLIENTS = ("account", "account-console")
 #: Account roles every user needs for the account console.
 ACCOUNT_ROLES = ("view-profile", "manage-account")
 #: Realm settings an import sets once and this step keeps up to date.
-REALM_SETTINGS = ("passwordPolicy", "displayName", "supportedLocales", "defaultLocale")
+REALM_SETTINGS = (
+    "passwordPolicy",
+    "displayName",
+    "supportedLocales",
+    "defaultLocale",
+    "loginTheme",
+    "accountTheme",
+    "emailTheme",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,8 @@ class AdminLogin:
     password: str
     realm: str = "facade"
     service_client_id: str = "facade"
+    #: The facade's public base URL: where the ``phone`` identity provider sends browsers.
+    facade_url: str = DEV_FACADE_URL
 
 
 def load_realm(realm_dir: Path = REALM_DIR) -> dict[str, Any]:
@@ -83,6 +97,8 @@ def apply_realm(login: AdminLogin, realm_dir: Path = REALM_DIR) -> list[str]:
     changes += _update_realm_settings(admin, login.realm, realm)
     changes += _repair_contract_clients(admin, login.realm, realm)
     changes += _repair_builtin_clients(admin, login.realm)
+    apply_localization(admin, login.realm, realm.get("localizationTexts", {}))
+    changes += apply_sso(admin, login.realm, login.facade_url, realm_dir)
     changes += _grant_impersonation(admin, login)
     return changes
 
@@ -176,64 +192,89 @@ def _repair_builtin_clients(admin: KeycloakAdmin, realm: str) -> list[str]:
 
 
 def _grant_impersonation(admin: KeycloakAdmin, login: AdminLogin) -> list[str]:
+    """Exactly the five contract clients may impersonate users, each only for itself.
+
+    ``users.impersonate`` is a UNANIMOUS permission: it carries one client policy naming all
+    five. No client gets a ``token-exchange`` permission on another, so a contract's secret
+    cannot mint tokens for a different contract, and the ``facade`` service client keeps only
+    its user-management roles. Policies of earlier versions (the service client impersonating
+    with an audience) are detached and deleted.
+    """
     changes: list[str] = []
     realm = login.realm
     management_id = admin.get_client_id("realm-management")
-    facade_id = admin.get_client_id(login.service_client_id)
-    if management_id is None or facade_id is None:
-        raise RuntimeError("realm lacks realm-management or the facade service client")
-
+    if management_id is None:
+        raise RuntimeError("realm lacks realm-management")
     # Enabling permissions creates realm-management's authorization server: do it first.
     users_perms = _put(
         admin, f"admin/realms/{realm}/users-management-permissions", {"enabled": True}
     )
-    policy_id = _ensure_client_policy(admin, management_id, facade_id, changes)
+    contract_ids = [_client_uuid(admin, client_id) for client_id in CONTRACT_CLIENTS]
+    policy_id = _ensure_client_policy(admin, realm, management_id, contract_ids, changes)
     impersonate = users_perms["scopePermissions"]["impersonate"]
-    _ensure_policy_on(admin, management_id, impersonate, policy_id, "users.impersonate", changes)
+    _set_policies(admin, management_id, impersonate, [policy_id], "users.impersonate", changes)
 
-    for slug in CONTRACT_CLIENTS:
-        client_id = admin.get_client_id(slug)
-        if client_id is None:
-            raise RuntimeError(f"realm lacks the contract client {slug!r}")
-        perms = admin.update_client_management_permissions({"enabled": True}, client_id)
-        exchange = perms["scopePermissions"]["token-exchange"]
-        _ensure_policy_on(
-            admin, management_id, exchange, policy_id, f"{slug}.token-exchange", changes
-        )
+    legacy = next(
+        (
+            p
+            for p in admin.get_client_authz_client_policies(management_id)
+            if p.get("name") == LEGACY_POLICY_NAME
+        ),
+        None,
+    )
+    if legacy is not None:
+        # Deleting a policy detaches it from every permission that named it.
+        admin.delete_client_authz_policy(management_id, legacy["id"])
+        changes.append(f"removed the legacy policy {LEGACY_POLICY_NAME}")
     return changes
 
 
 def _ensure_client_policy(
-    admin: KeycloakAdmin, management_id: str, facade_id: str, changes: list[str]
+    admin: KeycloakAdmin,
+    realm: str,
+    management_id: str,
+    client_ids: list[str],
+    changes: list[str],
 ) -> str:
     for policy in admin.get_client_authz_client_policies(management_id):
         if policy.get("name") == POLICY_NAME:
+            named = policy.get("clients") or json.loads(
+                (policy.get("config") or {}).get("clients", "[]")
+            )
+            if sorted(named) != sorted(client_ids):
+                admin.connection.raw_put(
+                    f"admin/realms/{realm}/clients/{management_id}"
+                    f"/authz/resource-server/policy/client/{policy['id']}",
+                    data=json.dumps({**_policy_body(client_ids), "id": policy["id"]}),
+                )
+                changes.append(f"updated client policy {POLICY_NAME}")
             return str(policy["id"])
-    created = admin.create_client_authz_client_policy(
-        {
-            "name": POLICY_NAME,
-            "description": "The keycloak-facade service client",
-            "type": "client",
-            "logic": "POSITIVE",
-            "decisionStrategy": "UNANIMOUS",
-            "clients": [facade_id],
-        },
-        management_id,
-    )
+    created = admin.create_client_authz_client_policy(_policy_body(client_ids), management_id)
     changes.append(f"created client policy {POLICY_NAME}")
     return str(created["id"])
 
 
-def _ensure_policy_on(
+def _policy_body(client_ids: list[str]) -> dict[str, Any]:
+    return {
+        "name": POLICY_NAME,
+        "description": "The five contract clients of keycloak-facade",
+        "type": "client",
+        "logic": "POSITIVE",
+        "decisionStrategy": "UNANIMOUS",
+        "clients": client_ids,
+    }
+
+
+def _set_policies(
     admin: KeycloakAdmin,
     management_id: str,
     permission_id: str,
-    policy_id: str,
+    policy_ids: list[str],
     label: str,
     changes: list[str],
 ) -> None:
     associated = admin.get_client_authz_permission_associated_policies(management_id, permission_id)
-    if any(p.get("id") == policy_id for p in associated):
+    if sorted(p["id"] for p in associated) == sorted(policy_ids):
         return
     permission = admin.get_client_authz_scope_permission(management_id, permission_id)
     resources = admin.get_client_authz_policy_resources(management_id, permission_id)
@@ -242,10 +283,10 @@ def _ensure_policy_on(
         **permission,
         "resources": [r["_id"] for r in resources],
         "scopes": [s["id"] for s in scopes],
-        "policies": [*(p["id"] for p in associated), policy_id],
+        "policies": policy_ids,
     }
     admin.update_client_authz_scope_permission(payload, management_id, permission_id)
-    changes.append(f"granted {label} to {POLICY_NAME}")
+    changes.append(f"granted {label} to {POLICY_NAME} only")
 
 
 def _displaced(client: dict[str, Any]) -> bool:

@@ -28,6 +28,8 @@ KEYCLOAK_SHA256 = "fa3dd5df90b9ac006712c2f0991be4e8a6cb30ac538e0439ce2f45fc40f4c
 MIN_JAVA = 21
 FEATURES = "token-exchange,admin-fine-grained-authz:v1"
 REALM_DIR = Path(__file__).resolve().parents[2] / "keycloak-realm"
+#: The repository's Keycloak themes (``themes/<name>/{login,account,email}``).
+THEMES_DIR = Path(__file__).resolve().parents[2] / "themes"
 
 
 def cache_dir() -> Path:
@@ -126,9 +128,42 @@ def find_java_home() -> Path:
     )
 
 
+def deploy_themes(home: Path, source: Path = THEMES_DIR) -> list[str]:
+    """Copy every theme of the repository into the distribution's ``themes/`` folder.
+
+    Keycloak loads folder themes from there in both modes (``start-dev`` does not cache them);
+    a theme is replaced whole, so files deleted in the repository disappear on the next start.
+    """
+    deployed: list[str] = []
+    for theme in sorted(p for p in source.iterdir() if p.is_dir()):
+        target = home / "themes" / theme.name
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(theme, target)
+        deployed.append(theme.name)
+    return deployed
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """Where a production-mode Keycloak keeps its data; the password goes by environment."""
+
+    host: str
+    port: int
+    name: str
+    username: str
+    password: str = field(repr=False)
+
+    @property
+    def jdbc_url(self) -> str:
+        return f"jdbc:postgresql://{self.host}:{self.port}/{self.name}"
+
+
 @dataclass
 class KeycloakServer:
-    """One Keycloak process in ``start-dev`` mode with the facade realm imported."""
+    """One Keycloak process with the facade realm imported: ``start-dev`` on H2 by default;
+    ``start`` (production mode) on PostgreSQL when given a ``database``, with the hostname and
+    proxy options a deployment behind a reverse proxy sets."""
 
     workdir: Path
     http_port: int = 8080
@@ -137,6 +172,7 @@ class KeycloakServer:
     admin_password: str = "admin"  # noqa: S105  # development-only bootstrap admin
     persistent: bool = False
     log_path: Path | None = None
+    database: PostgresDatabase | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -157,8 +193,26 @@ class KeycloakServer:
         imports = self.home / "data" / "import"
         imports.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REALM_DIR / "facade-realm.json", imports / "facade-realm.json")
+        deploy_themes(self.home)
 
     def command(self) -> list[str]:
+        if self.database is not None:
+            return [
+                str(self.home / "bin" / "kc.sh"),
+                "start",
+                "--http-enabled=true",
+                "--hostname-strict=false",
+                "--proxy-headers=xforwarded",
+                "--http-host=127.0.0.1",
+                f"--http-port={self.http_port}",
+                f"--http-management-port={self.management_port}",
+                "--health-enabled=true",
+                f"--features={FEATURES}",
+                "--db=postgres",
+                f"--db-url={self.database.jdbc_url}",
+                f"--db-username={self.database.username}",
+                "--import-realm",
+            ]
         return [
             str(self.home / "bin" / "kc.sh"),
             "start-dev",
@@ -181,6 +235,8 @@ class KeycloakServer:
             # JBoss threads resets thread locals reflectively; Java 24+ needs this opened.
             "JAVA_OPTS_APPEND": "--add-opens=java.base/java.lang=ALL-UNNAMED",
         }
+        if self.database is not None:
+            env["KC_DB_PASSWORD"] = self.database.password
         log_path = self.log_path or self.workdir / "keycloak.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import requests
 from keycloak import KeycloakAdmin
 
 from facade.adapters.keycloak import KeycloakGateway
@@ -173,20 +170,3 @@ def test_realm_apply_repairs_a_realm_imported_with_the_old_client_ids(keycloak, 
 def test_realm_apply_is_idempotent(keycloak):
     login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
     assert apply_realm(login) == []
-
-
-def test_service_account_cannot_exchange_for_clients_outside_the_contracts(keycloak, gateway):
-    user_id = gateway.create_user(NewUser(username=random_username(), password="Secret123"))
-    response = requests.post(
-        f"{keycloak.url}/realms/facade/protocol/openid-connect/token",
-        data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-            "client_id": "facade",
-            "client_secret": "dev-facade-secret",
-            "requested_subject": user_id,
-            "audience": "admin-cli",
-        },
-        timeout=10,
-    )
-    assert response.status_code in (400, 403), response.text
-    assert "access_token" not in json.loads(response.text)
