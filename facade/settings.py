@@ -168,6 +168,11 @@ class Settings:
             client_id = get(f"{slug.upper()}_CLIENT_ID", contract_client_id(slug))
             clients[slug] = ContractClient(client_id, client_secret)
 
+        if not development and not get("DATABASE_URL"):
+            raise SettingsError(
+                "FACADE_DATABASE_URL is required in production (the identity store, PostgreSQL)"
+            )
+
         service_secret = get("KEYCLOAK_CLIENT_SECRET")
         if not service_secret:
             if not development:

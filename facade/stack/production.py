@@ -117,6 +117,7 @@ def stack_secrets(state: Path) -> dict[str, str]:
     values = {
         "facade_secret": secrets.token_urlsafe(32),
         "db_password": secrets.token_urlsafe(18),
+        "identity_db_password": secrets.token_urlsafe(18),
         "admin_password": secrets.token_urlsafe(18),
     }
     path.touch(mode=0o600)
@@ -126,6 +127,17 @@ def stack_secrets(state: Path) -> dict[str, str]:
 
 def database(p: Ports, values: dict[str, str]) -> PostgresDatabase:
     return PostgresDatabase("127.0.0.1", p.postgres, "keycloak", "keycloak", values["db_password"])
+
+
+def identity_database(p: Ports, values: dict[str, str]) -> PostgresDatabase:
+    """The facade's identity store: its own database and role on the same PostgreSQL."""
+    password = values.get("identity_db_password") or values["db_password"]
+    return PostgresDatabase("127.0.0.1", p.postgres, "facade", "facade", password)
+
+
+def identity_database_url(p: Ports, values: dict[str, str]) -> str:
+    db = identity_database(p, values)
+    return f"postgresql+psycopg://{db.username}:{db.password}@{db.host}:{db.port}/{db.name}"
 
 
 def facade_environment(
@@ -138,6 +150,7 @@ def facade_environment(
         "FACADE_KEYCLOAK_URL": f"http://127.0.0.1:{p.keycloak}",
         **REALM_CLIENT_SECRETS,
         "FACADE_REDIS_URL": f"redis://127.0.0.1:{p.redis}/0",
+        "FACADE_DATABASE_URL": identity_database_url(p, values),
         "FACADE_TRUSTED_PROXIES": "127.0.0.1",
         "FACADE_WECHAT_API_BASE": f"http://127.0.0.1:{p.wechat}",
         "FACADE_WECHAT_APPID": DEV_APPID,
@@ -226,6 +239,7 @@ def _up(
     postgres.wait_ready()
     db = database(p, values)
     postgres.ensure_database(db)
+    postgres.ensure_database(identity_database(p, values))
 
     print(f"keycloak: start mode on PostgreSQL (JDK {java_home}) ...", flush=True)
     keycloak = KeycloakServer(

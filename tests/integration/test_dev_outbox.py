@@ -22,6 +22,7 @@ from tests.standins.fixtures import (
 
 PRODUCTION = {
     "FACADE_ENV": "production",
+    "FACADE_DATABASE_URL": "sqlite://",
     "FACADE_SECRET": "p" * 40,
     "FACADE_KEYCLOAK_CLIENT_SECRET": "k",
     "FACADE_VCODE_CLIENT_SECRET": "v",

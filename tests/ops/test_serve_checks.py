@@ -14,6 +14,7 @@ from facade.stack.processes import free_port
 
 PRODUCTION_SECRETS = {
     "FACADE_ENV": "production",
+    "FACADE_DATABASE_URL": "sqlite://",
     "FACADE_SECRET": "x" * 40,
     "FACADE_KEYCLOAK_CLIENT_SECRET": "service-secret",
     **{

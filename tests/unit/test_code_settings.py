@@ -26,6 +26,7 @@ TENCENT = {
 SMTP = {"FACADE_SMTP_HOST": "smtp.example.com", "FACADE_SMTP_FROM": "no-reply@example.com"}
 PRODUCTION = {
     "FACADE_ENV": "production",
+    "FACADE_DATABASE_URL": "sqlite://",
     "FACADE_SECRET": "s" * 40,
     "FACADE_KEYCLOAK_CLIENT_SECRET": "k",
     **{

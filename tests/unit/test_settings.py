@@ -7,6 +7,7 @@ from facade.settings import DEV_SECRET, Settings, SettingsError
 
 PRODUCTION = {
     "FACADE_ENV": "production",
+    "FACADE_DATABASE_URL": "sqlite://",
     "FACADE_SECRET": "s" * 40,
     "FACADE_KEYCLOAK_CLIENT_SECRET": "k",
     **{
@@ -68,3 +69,9 @@ def test_contract_clients_never_take_a_built_in_keycloak_client_id():
     assert {c.client_id for c in settings.contract_clients.values()} == {
         f"facade-{slug}" for slug in ("captcha", "vcode", "member", "customer", "account")
     }
+
+
+def test_production_refuses_to_start_without_the_identity_store():
+    without = {k: v for k, v in PRODUCTION.items() if k != "FACADE_DATABASE_URL"}
+    with pytest.raises(SettingsError, match="FACADE_DATABASE_URL"):
+        Settings.from_env(without)
