@@ -125,3 +125,13 @@ def test_the_unionid_is_backfilled_when_it_appears(services, wechat):
         "member", wechat.mint(openid="o" + secrets.token_hex(8), unionid=unionid)["code"]
     )
     assert (other_app.user.id, other_app.is_new_user) == (first.user.id, False)
+
+
+def test_the_keycloak_user_carries_its_reservation_id(services, operator):
+    """The user profile declares ``reservation_id`` (admin-only), so Keycloak keeps it and a
+    lost create answer can be matched to its reservation by more than the uid."""
+    user = services.registrar.register(Registration(phone=random_phone(), password="Secret123"))
+    stored = operator.get_user(user.id)
+    reservation = stored["attributes"].get("reservation_id")
+    assert reservation and len(reservation[0]) >= 16
+    assert stored["attributes"]["uid"] == [user.attr("uid")]
