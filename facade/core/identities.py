@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from facade.core.models import User
+
 State = Literal["reserved", "active", "retired"]
 
 #: Keycloak attribute -> the store's column, for every identifier the store keeps unique.
@@ -29,6 +31,32 @@ LOOKUP_ATTRIBUTES: tuple[str, ...] = ("uid", *UNIQUE_ATTRIBUTES)
 #: The Keycloak attribute that carries a user's reservation (kept only where the realm's user
 #: profile declares it; the uid attribute, allocated with the reservation, identifies it too).
 RESERVATION_ATTRIBUTE = "reservation_id"
+#: The Keycloak attribute mirroring a migrated user's legacy ids, ``customer:500,member:7``
+#: (admin-only in the user profile). The store's ``legacy_ids`` table is the authority.
+LEGACY_IDS_ATTRIBUTE = "legacy_ids"
+
+
+def parse_legacy_ids(value: str | None) -> dict[str, int]:
+    """``customer:500,member:7`` -> ``{"customer": 500, "member": 7}`` (bad entries ignored)."""
+    found: dict[str, int] = {}
+    for entry in (value or "").split(","):
+        contract, _, legacy_id = entry.strip().partition(":")
+        if contract and legacy_id.isdigit():
+            found[contract] = int(legacy_id)
+    return found
+
+
+def format_legacy_ids(ids: Mapping[str, int]) -> str:
+    return ",".join(f"{contract}:{ids[contract]}" for contract in sorted(ids))
+
+
+def public_id(user: User, contract: str) -> int:
+    """The integer id a contract shows for a user: the id the contract's own app gave a
+    migrated user (its business data points at it), else the shared uid."""
+    legacy = parse_legacy_ids(user.attr(LEGACY_IDS_ATTRIBUTE)).get(contract)
+    if legacy is not None:
+        return legacy
+    return int(user.attr("uid") or 0)
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,17 @@ class IdentityRecord:
             if value:
                 found[attribute] = value
         return found
+
+
+@dataclass(frozen=True)
+class LegacyEntry:
+    """A legacy id of one contract bound to an identity; ``pending`` until Keycloak carries it."""
+
+    contract: str
+    legacy_id: int
+    uid: int
+    state: Literal["pending", "done"]
+    identity: IdentityRecord
 
 
 class IdentityConflict(Exception):

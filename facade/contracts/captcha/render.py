@@ -13,6 +13,7 @@ from typing import Any
 from facade.contracts.kit import ErrorRow, ErrorTable
 from facade.core.delivery import Channel
 from facade.core.enrolment import CodeSent
+from facade.core.identities import public_id
 from facade.core.models import TokenSet, User
 
 SEND = "/auth/send_captcha"
@@ -121,8 +122,8 @@ def code_sent(channel: Channel, result: CodeSent) -> dict[str, Any]:
 
 
 def user_id(user: User) -> int:
-    """The shared integer id every contract shows for this person."""
-    return int(user.attr("uid") or 0)
+    """The integer id: the captcha app's own id for its migrated users, else the shared uid."""
+    return public_id(user, "captcha")
 
 
 def created(user: User) -> dict[str, Any]:

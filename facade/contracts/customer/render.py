@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from facade.contracts.kit import ErrorRow, ErrorTable
+from facade.core.identities import public_id
 from facade.core.models import Registered, TokenSet, User
 
 REFRESH = "/user/refresh"
@@ -121,12 +122,12 @@ def registered(result: Registered) -> dict[str, Any]:
 
 
 def user_id(user: User) -> int:
-    """The shared integer id; every user reaching here has one (registration or
-    ``ensure_identifiers`` gave it), so a missing one is a bug, not a 0."""
-    uid = user.attr("uid")
-    if uid is None:
+    """The integer id: the customer app's own id for its migrated users, else the shared uid;
+    every user reaching here has a uid (registration or ``ensure_identifiers`` gave it), so a
+    missing one is a bug, not a 0."""
+    if user.attr("uid") is None:
         raise LookupError(f"user {user.id} has no uid")
-    return int(uid)
+    return public_id(user, "customer")
 
 
 def tokens(refreshed: TokenSet) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from facade.contracts.kit import ErrorRow, ErrorTable
+from facade.core.identities import public_id
 from facade.core.models import TokenSet, User, VerifiedSignIn
 from facade.core.targets import mask_phone
 
@@ -70,11 +71,12 @@ def ok(data: Any) -> dict[str, Any]:
 
 
 def member_user(user: User) -> dict[str, Any]:
-    """The document's user object; ``id`` is the shared integer uid."""
+    """The document's user object; ``id`` is the member app's own id for its migrated users,
+    else the shared integer uid."""
     phone = user.attr("phone_number")
     gender = _int(user.attr("gender"), 0)
     return {
-        "id": int(user.attr("uid") or 0),
+        "id": public_id(user, "member"),
         "phone": phone,
         "nickname": user.attr("nickname") or default_nickname(phone, user.username),
         "avatar": user.attr("avatar") or None,
