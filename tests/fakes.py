@@ -239,13 +239,19 @@ class FakeCodeStore:
     def save(self, scope: CodeScope, code_hash: str, policy: CodePolicy) -> None:
         self.codes[scope] = _Code(code_hash, policy.max_tries, self._clock.clock + policy.ttl)
 
-    def check(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> CheckResult:
+    def check(
+        self,
+        scopes: Sequence[CodeScope],
+        code_hashes: Sequence[str],
+        keep: bool = False,
+    ) -> CheckResult:
         for scope, code_hash in zip(scopes, code_hashes, strict=True):
             code = self.codes.get(scope)
             if code is None or code.expires_at < self._clock.clock:
                 continue
             if code.hash == code_hash:
-                del self.codes[scope]
+                if not keep:
+                    del self.codes[scope]
                 return CheckResult.OK
             code.tries_left -= 1
             if code.tries_left <= 0:
@@ -253,6 +259,14 @@ class FakeCodeStore:
                 return CheckResult.TOO_MANY_TRIES
             return CheckResult.WRONG
         return CheckResult.EXPIRED
+
+    def spend(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> bool:
+        for scope, code_hash in zip(scopes, code_hashes, strict=True):
+            code = self.codes.get(scope)
+            if code is not None and code.hash == code_hash and code.tries_left > 0:
+                del self.codes[scope]
+                return True
+        return False
 
 
 class NoLimits:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import redis
 
 from facade.adapters.redis_keys import RedisKeys
-from facade.adapters.redis_store import redis_errors
+from facade.adapters.redis_store import is_cluster, redis_errors
 from facade.core.codes import CheckResult, CodeScope, Reservation
 from facade.core.errors import RateLimited, Unavailable
 from facade.core.generations import RedisLossWatch
@@ -49,16 +49,22 @@ if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[
 return 0
 """
 
-# KEYS: code records in order of preference, then the generation marker and the epoch.
-# ARGV: the submitted code's HMAC for each record, then the generation and epoch this process
-# knows ('' = no loss watch) and the time before which codes are refused (a Redis loss).
-# Returns {outcome, generation, epoch}; outcome 'stale' when Redis is not what the process knew.
+# KEYS: code records in order of preference, then (except on a Cluster, where they live in
+# another slot) the generation marker and the epoch. ARGV: the submitted code's HMAC for each
+# record, then the generation and epoch this process knows ('' = no loss watch), the time before
+# which codes are refused (a Redis loss), and '1' to leave a match in place (spent later by
+# _SPEND). Returns {outcome, generation, epoch}; 'stale' when Redis is not what the process
+# knew, 'matched' for a match left in place.
 _CHECK = """
-local n = #KEYS - 2
-local generation = redis.call('GET', KEYS[n + 1]) or ''
-local epoch = tonumber(redis.call('GET', KEYS[n + 2]) or '0')
-if ARGV[n + 1] ~= '' and (generation ~= ARGV[n + 1] or epoch < tonumber(ARGV[n + 2])) then
-  return {'stale', generation, epoch}
+local n = #ARGV - 4
+local watched = #KEYS == n + 2
+local generation, epoch = '', 0
+if watched then
+  generation = redis.call('GET', KEYS[n + 1]) or ''
+  epoch = tonumber(redis.call('GET', KEYS[n + 2]) or '0')
+  if ARGV[n + 1] ~= '' and (generation ~= ARGV[n + 1] or epoch < tonumber(ARGV[n + 2])) then
+    return {'stale', generation, epoch}
+  end
 end
 local burned = false
 for i = 1, n do
@@ -73,8 +79,10 @@ for i = 1, n do
     local most = tonumber(record[3] or '1')
     if tries < most then
       if record[1] == ARGV[i] then
+        if ARGV[n + 4] == '1' then return {'matched', generation, epoch} end
         redis.call('DEL', key)
-        return {'ok', generation, redis.call('INCR', KEYS[n + 2])}
+        if watched then return {'ok', generation, redis.call('INCR', KEYS[n + 2])} end
+        return {'ok', generation, epoch}
       end
       if redis.call('HINCRBY', key, 't', 1) >= most then
         return {'too_many_tries', generation, epoch}
@@ -86,6 +94,23 @@ for i = 1, n do
 end
 if burned then return {'too_many_tries', generation, epoch} end
 return {'expired', generation, epoch}
+"""
+
+# KEYS: code records, then (ARGV[#ARGV] == '1') the epoch. ARGV: the HMAC each record must
+# still hold. Deletes the first live record that does; returns the epoch after it (0 without
+# the epoch key), or -1 when none does (spent by a concurrent sign-in, replaced, burned).
+_SPEND = """
+local watched = ARGV[#ARGV] == '1'
+local n = #ARGV - 1
+for i = 1, n do
+  local record = redis.call('HMGET', KEYS[i], 'h', 't', 'm')
+  if record[1] == ARGV[i] and tonumber(record[2] or '0') < tonumber(record[3] or '1') then
+    redis.call('DEL', KEYS[i])
+    if watched then return redis.call('INCR', KEYS[n + 1]) end
+    return 0
+  end
+end
+return -1
 """
 
 
@@ -114,6 +139,8 @@ class RedisCodeStore:
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
         self._check = client.register_script(_CHECK)
+        self._spend = client.register_script(_SPEND)
+        self._cluster = is_cluster(client)
 
     def reserve(self, contract: str, target: str, policy: CodePolicy, token: str) -> Reservation:
         keys = [self._keys.code_resend(contract, target), self._keys.code_daily(contract, target)]
@@ -149,17 +176,34 @@ class RedisCodeStore:
             pipe.expire(key, policy.ttl)
             pipe.execute()
 
-    def check(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> CheckResult:
+    def check(
+        self,
+        scopes: Sequence[CodeScope],
+        code_hashes: Sequence[str],
+        keep: bool = False,
+    ) -> CheckResult:
         keys = [self._keys.code(s.contract, s.purpose, s.target) for s in scopes]
-        keys += [self._keys.generation(), self._keys.epoch()]
+        if not self._cluster:
+            keys += [self._keys.generation(), self._keys.epoch()]
         for _ in range(3):
             generation, floor, refuse_before = "", 0, 0.0
             if self._watch is not None:
-                generation, floor = self._watch.floor()
+                if self._cluster:
+                    self._watch.check()  # the marker is in another slot: one more round trip
+                else:
+                    generation, floor = self._watch.floor()
                 refuse_before = self._watch.lost_at() or 0.0
-            args: list[str | int] = [*code_hashes, generation, floor, f"{refuse_before:.3f}"]
+            args: list[str | int] = [
+                *code_hashes,
+                generation,
+                floor,
+                f"{refuse_before:.3f}",
+                "1" if keep else "0",
+            ]
             with redis_errors("check code"):
                 outcome, seen, epoch = self._check(keys=keys, args=args)
+            if _text(outcome) == "matched":
+                return CheckResult.OK
             if self._watch is None:
                 return CheckResult(_text(outcome))
             if _text(outcome) == "stale":
@@ -167,6 +211,27 @@ class RedisCodeStore:
                 self._watch.observe(_text(seen) or None, int(epoch), floor)
                 continue
             if _text(outcome) == "ok":
-                self._watch.bumped(int(epoch))
+                self._spent(int(epoch))
             return CheckResult(_text(outcome))
         raise Unavailable("redis", "check code: redis keeps changing generation")
+
+    def spend(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> bool:
+        keys = [self._keys.code(s.contract, s.purpose, s.target) for s in scopes]
+        watched = self._watch is not None and not self._cluster
+        if watched:
+            keys.append(self._keys.epoch())
+        with redis_errors("spend code"):
+            epoch = int(self._spend(keys=keys, args=[*code_hashes, "1" if watched else "0"]))
+        if epoch < 0:
+            return False
+        if self._watch is not None:
+            self._spent(epoch)
+        return True
+
+    def _spent(self, epoch: int) -> None:
+        """Raise the epoch for a spent code (on a Cluster in a second call: another slot)."""
+        assert self._watch is not None
+        if self._cluster:
+            with redis_errors("check code"):
+                epoch = int(self._client.incr(self._keys.epoch()))
+        self._watch.bumped(epoch)

@@ -10,7 +10,7 @@ import redis
 
 from facade.adapters.redis_generation import text
 from facade.adapters.redis_keys import RedisKeys
-from facade.adapters.redis_store import redis_errors
+from facade.adapters.redis_store import is_cluster, redis_errors
 from facade.core.generations import RedisLossWatch
 from facade.core.models import User
 
@@ -87,8 +87,13 @@ class RedisUniqueClaims:
     def release(self, names: list[str], owner: str) -> None:
         if not names:
             return
+        keys = [self._keys.unique_claim(n) for n in names]
         with redis_errors("unique claims"):
-            self._release(keys=[self._keys.unique_claim(n) for n in names], args=[owner])
+            if is_cluster(self._redis):  # each claim in its own slot: one script call each
+                for key in keys:
+                    self._release(keys=[key], args=[owner])
+            else:
+                self._release(keys=keys, args=[owner])
 
 
 class RedisUidCounter:
@@ -158,7 +163,8 @@ class RedisRevocations:
             if self._watch is None:
                 self._redis.set(key, value, ex=max(1, ttl_seconds))
                 return
-            pipe = self._redis.pipeline(transaction=True)
+            # On a Cluster the epoch lives in another slot: one pipeline, not one transaction.
+            pipe = self._redis.pipeline(transaction=not is_cluster(self._redis))
             pipe.set(key, value, ex=max(1, ttl_seconds))
             pipe.incr(self._keys.epoch())
             _, epoch = pipe.execute()
@@ -174,7 +180,13 @@ class RedisRevocations:
             floor = self._watch.floor()[1]
             keys += [self._keys.generation(), self._keys.epoch()]
         with redis_errors("revocations"):
-            values = self._redis.mget(keys)
+            if is_cluster(self._redis):  # the keys live in several slots: GETs, one pipeline
+                pipe = self._redis.pipeline(transaction=False)
+                for key in keys:
+                    pipe.get(key)
+                values = pipe.execute()
+            else:
+                values = self._redis.mget(keys)
         not_before = values[0]
         revoked = values[1] if session_id else None
         if self._watch is not None:

@@ -8,7 +8,9 @@ answers exactly when the oldest counted hit leaves the window, which is the ``Re
 
 Time comes from Redis (``TIME``) inside the script, so facade processes with skewed clocks still
 share one timeline. All rules of a group are checked before any is counted: a refused hit counts
-nowhere, and a passing one counts everywhere.
+nowhere, and a passing one counts everywhere. (On a Redis Cluster, rules on different subjects,
+an IP and a target, live in different slots: their scripts run one after the other and a refusal
+takes back what the earlier ones counted.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Mapping
 import redis
 
 from facade.adapters.redis_keys import RedisKeys
-from facade.adapters.redis_store import redis_errors
+from facade.adapters.redis_store import is_cluster, redis_errors
 from facade.core.errors import RateLimited
 from facade.core.limits import RateRule, rules_for
 
@@ -62,6 +64,8 @@ class RedisRateLimiter:
         self._keys = keys
         self._rules = rules
         self._new_token = new_token
+        self._client = client
+        self._cluster = is_cluster(client)
         self._hit = client.register_script(_HIT)
 
     def hit(self, group: str, *, ip: str | None = None, target: str | None = None) -> None:
@@ -78,15 +82,35 @@ class RedisRateLimiter:
                 applicable.append((rule, subject))
         if not applicable:
             return
-        keys = [
-            self._keys.rate(group, f"{rule.scope}:{rule.window}", subject)
-            for rule, subject in applicable
-        ]
-        args: list[str | int] = [self._new_token()]
-        for rule, _ in applicable:
-            args.extend((rule.window * 1000, rule.limit))
+        token = self._new_token()
+        # One script per hash slot: on a Cluster each subject's logs share one (RedisKeys).
+        batches: dict[str, list[tuple[RateRule, str]]] = {}
+        for rule, subject in applicable:
+            batches.setdefault(subject if self._cluster else "", []).append((rule, subject))
+        counted: list[str] = []
+        for batch in batches.values():
+            keys = [
+                self._keys.rate(group, f"{rule.scope}:{rule.window}", subject)
+                for rule, subject in batch
+            ]
+            args: list[str | int] = [token]
+            for rule, _ in batch:
+                args.extend((rule.window * 1000, rule.limit))
+            with redis_errors("rate limit"):
+                wait, worst = self._hit(keys=keys, args=args)
+            if int(wait) > 0:
+                self._uncount(counted, token)
+                rule = batch[int(worst) - 1][0]
+                raise RateLimited(-(-int(wait) // 1000), f"{group}:{rule}")
+            counted.extend(keys)
+
+    def _uncount(self, keys: list[str], token: str) -> None:
+        """A hit refused by a later slot's rules counts nowhere: take back the earlier slots'
+        entries (until then a concurrent hit may see one count too many, never one too few)."""
+        if not keys:
+            return
         with redis_errors("rate limit"):
-            wait, worst = self._hit(keys=keys, args=args)
-        if int(wait) > 0:
-            rule = applicable[int(worst) - 1][0]
-            raise RateLimited(-(-int(wait) // 1000), f"{group}:{rule}")
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.zrem(key, token)
+            pipe.execute()

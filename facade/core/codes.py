@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -86,9 +86,16 @@ class CodeStore(Protocol):
     def save(self, scope: CodeScope, code_hash: str, policy: CodePolicy) -> None:
         """Store a delivered code, replacing the scope's previous one, with fresh tries."""
 
-    def check(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> CheckResult:
+    def check(
+        self, scopes: Sequence[CodeScope], code_hashes: Sequence[str], keep: bool = False
+    ) -> CheckResult:
         """Check against the first scope that holds a live code, in one atomic step: a match
-        deletes it, a miss counts a try and burns it at the policy's maximum."""
+        deletes it (with ``keep``: leaves it for :meth:`spend`), a miss counts a try and burns
+        it at the policy's maximum."""
+
+    def spend(self, scopes: Sequence[CodeScope], code_hashes: Sequence[str]) -> bool:
+        """Delete the first live code that still has its hash; False when none does (a
+        concurrent use spent it, a new code replaced it, wrong tries burned it)."""
 
 
 def random_code() -> str:
@@ -155,6 +162,11 @@ class CodeService:
         Several purposes serve endpoints that accept codes sent for either (member's bind-phone
         takes ``login`` or ``bind``); one try is counted, on the code the check applies to.
         """
+        return self._store.check(*self._scopes(contract, purposes, target, code))
+
+    def _scopes(
+        self, contract: str, purposes: str | Sequence[str], target: str, code: str
+    ) -> tuple[list[CodeScope], list[str]]:
         wanted = (purposes,) if isinstance(purposes, str) else tuple(purposes)
         if not wanted:
             raise InvalidInput("purpose", "at least one purpose is required")
@@ -163,13 +175,32 @@ class CodeService:
         canonical = canonical_target(target)
         scopes = [CodeScope(contract, purpose, canonical) for purpose in wanted]
         submitted = code.strip() if isinstance(code, str) else ""
-        return self._store.check(scopes, [self._hash(scope, submitted) for scope in scopes])
+        return scopes, [self._hash(scope, submitted) for scope in scopes]
 
     def verify(self, contract: str, purposes: str | Sequence[str], target: str, code: str) -> None:
         """:meth:`check`, raising :class:`CodeRejected` with the result unless it is ok."""
         result = self.check(contract, purposes, target, code)
         if result is not CheckResult.OK:
             raise CodeRejected(result.value)
+
+    @contextlib.contextmanager
+    def held(
+        self, contract: str, purposes: str | Sequence[str], target: str, code: str
+    ) -> Iterator[None]:
+        """:meth:`verify`, spending the code only when the block succeeds.
+
+        A block that fails (Keycloak or Redis gone mid-way through a sign-in) leaves the code
+        as it was, so its holder retries at once instead of waiting out the resend interval
+        for a new one. Of concurrent blocks with one code only the first to finish spends it;
+        the others fail as ``expired`` once done (their work must be safe to repeat).
+        """
+        scopes, hashes = self._scopes(contract, purposes, target, code)
+        result = self._store.check(scopes, hashes, keep=True)
+        if result is not CheckResult.OK:
+            raise CodeRejected(result.value)
+        yield
+        if not self._store.spend(scopes, hashes):
+            raise CodeRejected(CheckResult.EXPIRED.value)
 
     def _hash(self, scope: CodeScope, code: str) -> str:
         material = "\x1f".join(("code-v1", scope.contract, scope.purpose, scope.target, code))

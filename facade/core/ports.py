@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from facade.core.models import ExternalIdentity, NewUser, TokenClaims, TokenSet, User
@@ -121,6 +122,12 @@ class CodeVerifier(Protocol):
     def verify(
         self, contract: str, purposes: str | tuple[str, ...], target: str, code: str
     ) -> None: ...
+
+    def held(
+        self, contract: str, purposes: str | tuple[str, ...], target: str, code: str
+    ) -> AbstractContextManager[None]:
+        """``verify``, spending the code only when the ``with`` block succeeds."""
+        ...
 
 
 class WechatSessions(Protocol):

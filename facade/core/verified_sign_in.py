@@ -62,26 +62,32 @@ class VerifiedSignIns:
         if user is not None and not user.enabled:
             raise AccountDisabled("account disabled")
         inviter = self._inviter(invite_code) if user is None and register else None
-        self._codes.verify(contract, purpose, target, code)
         if user is None and not register:
+            self._codes.verify(contract, purpose, target, code)
             raise NotFound("user")
-        registration = None
-        if user is None:
-            attributes = dict(new_user_attributes or {})
-            if inviter is not None:
-                attributes["invited_by"] = inviter.id
-            registration = Registration(
-                phone=target if channel == "sms" else None,
-                phone_verified=channel == "sms",
-                email=target if channel == "email" else None,
-                email_verified=channel == "email",
-                attributes=attributes,
+        # The code is spent only if the sign-in succeeds: one that fails half-way (Keycloak or
+        # Redis gone) leaves the code usable, and a user it registered is found on the retry.
+        with self._codes.held(contract, purpose, target, code):
+            registration = None
+            if user is None:
+                attributes = dict(new_user_attributes or {})
+                if inviter is not None:
+                    attributes["invited_by"] = inviter.id
+                registration = Registration(
+                    phone=target if channel == "sms" else None,
+                    phone_verified=channel == "sms",
+                    email=target if channel == "email" else None,
+                    email_verified=channel == "email",
+                    attributes=attributes,
+                )
+            else:
+                user = self._accounts.accept_proof(user, channel)
+            return self._sign_in(
+                contract,
+                user,
+                registration,
+                lambda: self._directory.find_by_target(channel, target),
             )
-        else:
-            user = self._accounts.accept_proof(user, channel)
-        return self._sign_in(
-            contract, user, registration, lambda: self._directory.find_by_target(channel, target)
-        )
 
     def by_wechat(
         self,
