@@ -5,6 +5,7 @@ Nothing connects here either: clients connect lazily on first use, inside each g
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ from facade.core.registration import Registrar, new_invite_code
 from facade.core.sessions import Sessions
 from facade.core.users import UserDirectory
 from facade.core.verified_sign_in import VerifiedSignIns
+from facade.migration.legacy_passwords import StoredLegacyPasswords
 from facade.settings import Settings
 
 
@@ -114,8 +116,8 @@ class Services:
 def redis_stores(settings: Settings, durable: SqlIdentityStore | None = None) -> Stores:
     """Every Redis-backed port on one lazily connecting client; with a ``durable`` store,
     a loss of Redis data is noticed (:mod:`facade.core.generations`)."""
-    client = redis_store.connect(settings.redis_url)
-    keys = RedisKeys(settings.redis_prefix)
+    client = redis_store.connect(settings.redis_url, settings.redis_timeout)
+    keys = RedisKeys(settings.redis_prefix, cluster=redis_store.is_cluster(client))
     watch = None
     if durable is not None and durable.url:  # no store configured: nothing durable to compare
         watch = RedisLossWatch(RedisGenerationMarker(client, keys), durable)
@@ -148,7 +150,13 @@ def build_services(
     passes its own in-memory ``stores`` gets an in-memory identity store with them)."""
     identity = identity or KeycloakGateway(settings)
     if identity_store is None:
-        identity_store = SqlIdentityStore("sqlite://" if stores else settings.database_url)
+        identity_store = SqlIdentityStore(
+            "sqlite://" if stores else settings.database_url,
+            # A digest: the URL may carry a password, which has no place in the database.
+            redis_namespace=hashlib.sha256(
+                f"{settings.redis_url}#{settings.redis_prefix}".encode()
+            ).hexdigest()[:16],
+        )
     stores = stores or redis_stores(settings, identity_store)
     ledger = IdentityLedger(
         identity_store,
@@ -164,6 +172,8 @@ def build_services(
         settings.revocation_ttl,
         stores.limiter,
         redis_loss=stores.redis_loss,
+        # Migrated users' legacy hashes (``facade import``), where a store is configured.
+        legacy_passwords=StoredLegacyPasswords(identity_store) if identity_store.url else None,
     )
     codes = CodeService(
         stores.codes,

@@ -1,5 +1,5 @@
-"""The ``facade`` console script: serve, the development stack, the realm apply step and the
-identity store (migrate, backfill, check)."""
+"""The ``facade`` console script: serve, the development stack, the realm apply step, the
+identity store (migrate, backfill, check) and the import of an app's users."""
 
 from __future__ import annotations
 
@@ -42,7 +42,29 @@ def main(argv: list[str] | None = None) -> int:
         help="backfill: afterwards treat a store miss as final (no fallback search in Keycloak)",
     )
 
+    imports = commands.add_parser(
+        "import", help="import one app's users (JSON Lines or CSV export) into the realm"
+    )
+    imports.add_argument("contract", choices=("captcha", "vcode", "member", "customer", "account"))
+    imports.add_argument("file", help="the export: .jsonl/.ndjson or .csv")
+    imports.add_argument("--dry-run", action="store_true", help="report only; change nothing")
+    imports.add_argument("--rejects", help="where rejected rows go (default <file>.rejects.*)")
+    imports.add_argument("--report", help="write every row's outcome here (JSON Lines)")
+    imports.add_argument(
+        "--hash-scheme",
+        help="scheme of hashes whose row names none, e.g. bcrypt, 'sha256(salt+password)'",
+    )
+    imports.add_argument(
+        "--uid-floor",
+        type=int,
+        default=0,
+        help="new uids start above this (the largest id of every app to be migrated)",
+    )
+    imports.add_argument("--batch", type=int, default=250, help="users per bulk call")
+
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return _import(args)
     if args.command == "identities":
         return _identities(args.action, restart=args.restart, complete=args.complete)
     if args.command == "serve":
@@ -161,6 +183,38 @@ def _identities(action: str, *, restart: bool, complete: bool) -> int:
         found += 1
     print(f"{found} disagreement(s)")
     return 1 if found else 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Exit 0 when every row was imported or unchanged, 1 when some were rejected."""
+    from pathlib import Path
+
+    from facade.migration.command import (
+        ImportOptions,
+        build_importer,
+        operator_login,
+        run_import,
+    )
+    from facade.settings import Settings
+
+    password = os.environ.get("KEYCLOAK_ADMIN_PASSWORD")
+    if not password:
+        print("KEYCLOAK_ADMIN_PASSWORD is required (a realm admin imports)", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    admin = operator_login(settings, os.environ.get("KEYCLOAK_ADMIN_USER", "admin"), password)
+    options = ImportOptions(
+        contract=args.contract,
+        path=Path(args.file),
+        dry_run=args.dry_run,
+        rejects=Path(args.rejects) if args.rejects else None,
+        report=Path(args.report) if args.report else None,
+        hash_scheme=args.hash_scheme,
+        uid_floor=args.uid_floor,
+        batch=args.batch,
+    )
+    plan = run_import(options, build_importer(options, admin, settings))
+    return 1 if plan.counts()["reject"] else 0
 
 
 def _realm_apply(url: str, realm: str, admin_user: str) -> int:

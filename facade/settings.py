@@ -86,6 +86,8 @@ class Settings:
     prefixes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIXES))
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "facade:"
+    #: Seconds per Redis socket read or connect: a hung Redis is a 503 after this long.
+    redis_timeout: float = 2.0
     #: The identity store (SQLAlchemy URL); ``sqlite://`` is an in-memory one for hand-built
     #: settings. Empty in production until set: the store then refuses every call.
     database_url: str = "sqlite://"
@@ -203,8 +205,9 @@ class Settings:
             ),
             contract_clients=clients,
             prefixes=prefixes,
-            redis_url=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_url=_redis_url(get("REDIS_URL", "redis://127.0.0.1:6379/0")),
             redis_prefix=get("REDIS_PREFIX", "facade:"),
+            redis_timeout=_positive("REDIS_TIMEOUT", get("REDIS_TIMEOUT", "2")),
             database_url=get("DATABASE_URL") or _dev_database_url(env_vars, development),
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -252,6 +255,25 @@ def _dev_database_url(env_vars: Mapping[str, str], development: bool) -> str:
         return ""
     state = env_vars.get("FACADE_STACK_DIR") or str(Path(__file__).resolve().parents[1] / ".stack")
     return f"sqlite:///{Path(state).resolve() / 'identities.db'}"
+
+
+def _redis_url(url: str) -> str:
+    """A URL the Redis client can use (one node, ``redis+sentinel://`` or ``redis+cluster://``):
+    a typo is a start refusal, not a 503 on every request."""
+    from facade.adapters.redis_store import parse_url
+
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return url
+
+
+def _positive(name: str, value: str) -> float:
+    number = _number(name, value, float)
+    if number == 0:
+        raise SettingsError(f"FACADE_{name} must be more than 0")
+    return number
 
 
 def _number(name: str, value: str, kind: type[int] | type[float]) -> float:

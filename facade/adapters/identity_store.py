@@ -18,7 +18,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from facade.core.identities import (
     UNIQUE_ATTRIBUTES,
     IdentityConflict,
     IdentityRecord,
+    LegacyEntry,
     RedisState,
 )
 
@@ -68,12 +70,51 @@ facade_meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+#: Ids a migrated user had in one app (``facade import``): one per (contract, legacy id) and
+#: one per (contract, uid); ``pending`` until the Keycloak user carries it too.
+legacy_ids = sa.Table(
+    "legacy_ids",
+    metadata,
+    sa.Column("contract", sa.String(32), primary_key=True),
+    sa.Column("legacy_id", sa.BigInteger, primary_key=True),
+    sa.Column("uid", _UID_TYPE, sa.ForeignKey("identities.uid"), nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("imported_at", sa.Float, nullable=False),
+    sa.CheckConstraint("state IN ('pending', 'done')", name="legacy_ids_state"),
+    sa.UniqueConstraint("contract", "uid", name="legacy_ids_contract_uid_key"),
+)
+
+#: A password hash Keycloak cannot verify (bcrypt, salted digests), in passlib's notation,
+#: until the user's first password sign-in moves it into Keycloak.
+legacy_passwords = sa.Table(
+    "legacy_passwords",
+    metadata,
+    sa.Column("uid", _UID_TYPE, sa.ForeignKey("identities.uid"), primary_key=True),
+    sa.Column("contract", sa.String(32), nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.Column("imported_at", sa.Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ImportedIdentity:
+    """A migrated user the import creates: reserved with its legacy id (and legacy hash) in one
+    transaction; ``reservation_id`` doubles as the Keycloak user id the import creates."""
+
+    legacy_id: int
+    username: str
+    reservation_id: str
+    phone: str | None = None
+    legacy_hash: str | None = None
+
+
 _IDENTIFIER_COLUMNS = tuple(UNIQUE_ATTRIBUTES.values())
 _RETIRED_VALUES: dict[str, Any] = {column: None for column in _IDENTIFIER_COLUMNS}
-_META_GENERATION, _META_EPOCH, _META_LOST_AT = "redis.generation", "redis.epoch", "redis.lost_at"
 #: Tries when an insert collides on something other than a caller's identifier (a fresh invite
 #: code, or a uid an import took after the sequence handed it out).
 _INSERT_TRIES = 5
+#: Values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
 
 
 def normalise_url(url: str) -> str:
@@ -94,8 +135,13 @@ class SqlIdentityStore:
     it, so gunicorn workers never share a connection pool.
     """
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, redis_namespace: str = "") -> None:
         self.url = normalise_url(url)
+        # One store may sit beside several Redis namespaces (a deployment's, its tests'): each
+        # namespace's generation and epoch are remembered apart, or one would look like the
+        # other's data loss.
+        scope = f"redis[{redis_namespace}]" if redis_namespace else "redis"
+        self._meta_keys = (f"{scope}.generation", f"{scope}.epoch", f"{scope}.lost_at")
         self._auto_migrate = migrate
         self._engine: Engine | None = None
         self._lock = threading.Lock()
@@ -400,34 +446,36 @@ class SqlIdentityStore:
 
     def redis_state(self) -> RedisState:
         with self._read("read redis state") as conn:
-            return _redis_state(conn)
+            return _redis_state(conn, self._meta_keys)
 
     def record_redis_state(
         self, generation: str, epoch: int, lost_at: float | None = None
     ) -> RedisState:
+        meta_generation, meta_epoch, meta_lost_at = self._meta_keys
         with self._write("record redis state") as conn:
-            current = _redis_state(conn)
+            current = _redis_state(conn, self._meta_keys)
             new_epoch = max(current.epoch, epoch)
             new_lost = current.lost_at
             if lost_at is not None and (new_lost is None or lost_at > new_lost):
                 new_lost = lost_at
-            _put_meta(conn, _META_GENERATION, generation)
-            _put_meta(conn, _META_EPOCH, str(new_epoch))
+            _put_meta(conn, meta_generation, generation)
+            _put_meta(conn, meta_epoch, str(new_epoch))
             if new_lost is not None:
-                _put_meta(conn, _META_LOST_AT, repr(new_lost))
+                _put_meta(conn, meta_lost_at, repr(new_lost))
             return RedisState(generation, new_epoch, new_lost)
 
     def raise_epoch(self, epoch: int) -> None:
         """Remember a higher Redis epoch (a logout or a spent code) without a read first."""
+        meta_epoch = self._meta_keys[1]
         with self._write("record redis epoch") as conn:
             updated = conn.execute(
                 facade_meta.update()
-                .where(facade_meta.c.key == _META_EPOCH)
+                .where(facade_meta.c.key == meta_epoch)
                 .values(value=str(epoch))
                 .where(sa.cast(facade_meta.c.value, sa.BigInteger) < epoch)
             )
-            if updated.rowcount == 0 and _meta(conn, _META_EPOCH) is None:
-                _put_meta(conn, _META_EPOCH, str(epoch))
+            if updated.rowcount == 0 and _meta(conn, meta_epoch) is None:
+                _put_meta(conn, meta_epoch, str(epoch))
 
     def records(self, batch: int = 1000) -> Iterator[IdentityRecord]:
         after = 0
@@ -454,6 +502,195 @@ class SqlIdentityStore:
                     .where(identities.c.state != "retired")
                 ).scalar_one()
             )
+
+    # --- migrated users (``facade import``) -----------------------------------------------
+
+    def legacy_entries(self, contract: str, ids: Sequence[int]) -> dict[int, LegacyEntry]:
+        """The entries of these legacy ids with their identities (indexed, in chunks)."""
+        found: dict[int, LegacyEntry] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            with self._read("read legacy ids") as conn:
+                rows = conn.execute(
+                    sa.select(
+                        legacy_ids.c.legacy_id,
+                        legacy_ids.c.state.label("legacy_state"),
+                        *identities.c,
+                    )
+                    .join(identities, identities.c.uid == legacy_ids.c.uid)
+                    .where(legacy_ids.c.contract == contract, legacy_ids.c.legacy_id.in_(chunk))
+                ).all()
+            for row in rows:
+                found[int(row.legacy_id)] = LegacyEntry(
+                    contract, int(row.legacy_id), int(row.uid), row.legacy_state, _record(row)
+                )
+        return found
+
+    def legacy_ids_of(self, uid: int) -> dict[str, int]:
+        """Every contract's legacy id of one identity."""
+        with self._read("read legacy ids") as conn:
+            rows = conn.execute(
+                sa.select(legacy_ids.c.contract, legacy_ids.c.legacy_id).where(
+                    legacy_ids.c.uid == uid
+                )
+            ).all()
+        return {str(row.contract): int(row.legacy_id) for row in rows}
+
+    def find_public(self, contract: str, public_id: int) -> IdentityRecord | None:
+        """The identity a contract shows as ``public_id``: a migrated user's legacy id of that
+        contract, else a uid with no legacy id there. One statement, both halves indexed."""
+        by_legacy = (
+            sa.select(*identities.c)
+            .join(legacy_ids, legacy_ids.c.uid == identities.c.uid)
+            .where(legacy_ids.c.contract == contract, legacy_ids.c.legacy_id == public_id)
+        )
+        shadowed = sa.exists().where(
+            legacy_ids.c.contract == contract, legacy_ids.c.uid == identities.c.uid
+        )
+        by_uid = sa.select(*identities.c).where(identities.c.uid == public_id, ~shadowed)
+        with self._read("find identity") as conn:
+            rows = conn.execute(sa.union_all(by_legacy, by_uid)).all()
+        live = [row for row in rows if row.state != "retired"]
+        return _record(live[0]) if live else None
+
+    def uids_in_use(self, uids: Sequence[int]) -> dict[int, IdentityRecord]:
+        """Which of these numbers are uids of live identities (a legacy id must not be one of
+        another person's, or two users would show the same id in that contract)."""
+        found: dict[int, IdentityRecord] = {}
+        for start in range(0, len(uids), _CHUNK):
+            chunk = list(uids[start : start + _CHUNK])
+            with self._read("read uids") as conn:
+                rows = conn.execute(
+                    identities.select().where(
+                        identities.c.uid.in_(chunk), identities.c.state != "retired"
+                    )
+                ).all()
+            found.update({int(row.uid): _record(row) for row in rows})
+        return found
+
+    def import_new(
+        self,
+        contract: str,
+        batch: Sequence[ImportedIdentity],
+        invite_codes: Callable[[], str],
+        uid_floor: int,
+    ) -> list[IdentityRecord]:
+        """Reserve identities with their legacy ids and hashes, in one transaction; new uids
+        start above ``uid_floor``. An IntegrityError (someone took a phone or username just now)
+        rolls the whole batch back: the caller retries row by row."""
+        now = time.time()
+        records: list[IdentityRecord] = []
+        with self._write("import identities") as conn:
+            if uid_floor > 0:
+                _raise_floor(conn, uid_floor)
+            # A legacy id whose identity was retired (a crash left it reserved and a stale
+            # recovery undid it) is imported afresh.
+            retired = sa.select(identities.c.uid).where(identities.c.state == "retired")
+            conn.execute(
+                legacy_ids.delete().where(
+                    legacy_ids.c.contract == contract,
+                    legacy_ids.c.legacy_id.in_([item.legacy_id for item in batch]),
+                    legacy_ids.c.uid.in_(retired),
+                )
+            )
+            for item in batch:
+                row = conn.execute(
+                    identities.insert()
+                    .values(
+                        reservation_id=item.reservation_id,
+                        state="reserved",
+                        username=item.username,
+                        phone=item.phone,
+                        invite_code=invite_codes(),
+                        reserved_at=now,
+                        updated_at=now,
+                    )
+                    .returning(*identities.c)
+                ).one()
+                conn.execute(
+                    legacy_ids.insert().values(
+                        contract=contract,
+                        legacy_id=item.legacy_id,
+                        uid=row.uid,
+                        state="pending",
+                        imported_at=now,
+                    )
+                )
+                if item.legacy_hash:
+                    conn.execute(
+                        legacy_passwords.insert().values(
+                            uid=row.uid, contract=contract, hash=item.legacy_hash, imported_at=now
+                        )
+                    )
+                records.append(_record(row))
+        return records
+
+    def import_merge(
+        self, contract: str, legacy_id: int, uid: int, legacy_hash: str | None, uid_floor: int
+    ) -> bool:
+        """Record a legacy id on an existing identity (pending); keep a legacy hash unless the
+        identity has one already. Returns whether the hash was kept."""
+        now = time.time()
+        with self._write("import legacy id") as conn:
+            if uid_floor > 0:
+                _raise_floor(conn, uid_floor)
+            conn.execute(
+                legacy_ids.insert().values(
+                    contract=contract,
+                    legacy_id=legacy_id,
+                    uid=uid,
+                    state="pending",
+                    imported_at=now,
+                )
+            )
+            if not legacy_hash:
+                return False
+            held = conn.execute(
+                sa.select(legacy_passwords.c.uid).where(legacy_passwords.c.uid == uid)
+            ).first()
+            if held is not None:
+                return False
+            conn.execute(
+                legacy_passwords.insert().values(
+                    uid=uid, contract=contract, hash=legacy_hash, imported_at=now
+                )
+            )
+            return True
+
+    def finish_import(self, contract: str, done: Sequence[int], activate: Sequence[str]) -> None:
+        """Keycloak carries these users now: reservations active, legacy ids done."""
+        now = time.time()
+        with self._write("finish import") as conn:
+            for start in range(0, len(activate), _CHUNK):
+                chunk = list(activate[start : start + _CHUNK])
+                conn.execute(
+                    identities.update()
+                    .where(identities.c.reservation_id.in_(chunk), identities.c.state == "reserved")
+                    .values(state="active", keycloak_id=identities.c.reservation_id, updated_at=now)
+                )
+            for start in range(0, len(done), _CHUNK):
+                conn.execute(
+                    legacy_ids.update()
+                    .where(
+                        legacy_ids.c.contract == contract,
+                        legacy_ids.c.legacy_id.in_(list(done[start : start + _CHUNK])),
+                    )
+                    .values(state="done")
+                )
+
+    def legacy_password(self, keycloak_id: str) -> str | None:
+        with self._read("read legacy password") as conn:
+            value = conn.execute(
+                sa.select(legacy_passwords.c.hash)
+                .join(identities, identities.c.uid == legacy_passwords.c.uid)
+                .where(identities.c.keycloak_id == keycloak_id)
+            ).scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    def drop_legacy_password(self, keycloak_id: str) -> None:
+        owner = sa.select(identities.c.uid).where(identities.c.keycloak_id == keycloak_id)
+        with self._write("drop legacy password") as conn:
+            conn.execute(legacy_passwords.delete().where(legacy_passwords.c.uid.in_(owner)))
 
     def _raise_conflict(self, identifiers: Mapping[str, str]) -> None:
         """After an IntegrityError: which identifier is taken, and by whom (or return)."""
@@ -497,6 +734,10 @@ def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         if wal:
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL survives a crash of the process (not of the machine) without an
+            # fsync per commit, which would serialise every spent code and logout behind the
+            # disk. SQLite is the development store; production runs on PostgreSQL.
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -596,11 +837,12 @@ def _put_meta(conn: Connection, key: str, value: str) -> None:
         conn.execute(facade_meta.insert().values(key=key, value=value))
 
 
-def _redis_state(conn: Connection) -> RedisState:
-    lost_at = _meta(conn, _META_LOST_AT)
+def _redis_state(conn: Connection, keys: tuple[str, str, str]) -> RedisState:
+    generation, epoch, lost = keys
+    lost_at = _meta(conn, lost)
     return RedisState(
-        generation=_meta(conn, _META_GENERATION),
-        epoch=int(_meta(conn, _META_EPOCH) or 0),
+        generation=_meta(conn, generation),
+        epoch=int(_meta(conn, epoch) or 0),
         lost_at=float(lost_at) if lost_at else None,
     )
 

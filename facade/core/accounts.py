@@ -48,6 +48,7 @@ class Accounts:
                 return user
             updated = self._identity.update_user(user.id, email=user.email)
         self._identity.remove_password(user.id)
+        self._sessions.forget_legacy_password(user.id)
         self._sessions.revoke_all(user.id)
         self._identity.logout_all_sessions(user.id)
         self._directory.forget(user.id)
@@ -70,6 +71,7 @@ class Accounts:
     def reset_password(self, user: User, new: str) -> None:
         """After a verified code: new password, and every earlier session refused."""
         self._identity.set_password(user.id, new)
+        self._sessions.forget_legacy_password(user.id)
         self._sessions.revoke_all(user.id)
         self._identity.logout_all_sessions(user.id)
         self._directory.forget(user.id)

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 GUARDED = {"phone_number": "phone", "wechat_unionid": "wechat", "wechat_openid": "wechat"}
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 INVITE_LENGTH = 8
+#: Users whose identifiers a process remembers as matched against the store.
+CONFIRMED_LIMIT = 50_000
 
 
 def new_invite_code() -> str:
@@ -58,6 +60,8 @@ class Registrar:
         self._uids = uids
         self._claim_wait = claim_wait_seconds
         self._invite_codes = invite_codes
+        #: Keycloak id -> (uid, invite code) this process matched against the store.
+        self._confirmed: dict[str, tuple[str | None, str | None]] = {}
         self._ledger = ledger
 
     def register(self, registration: Registration) -> User:
@@ -217,9 +221,21 @@ class Registrar:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def ensure_identifiers(self, user: User) -> User:
-        """Give a user made elsewhere (the admin console, say) its uid and invite code once."""
+        """Give a user made elsewhere (the admin console, say) its uid and invite code once.
+
+        Every bearer request passes here, so a user whose uid and invite code this process has
+        already matched against the store skips the store: both never change for an identity,
+        and a Keycloak attribute an operator changed no longer matches and is repaired.
+        """
         if self._ledger is not None:
-            return self._ledger.adopt(user)[1]
+            seen = (user.attr("uid"), user.attr("invite_code"))
+            if seen[0] and self._confirmed.get(user.id) == seen:
+                return user
+            adopted = self._ledger.adopt(user)[1]
+            self._confirmed[user.id] = (adopted.attr("uid"), adopted.attr("invite_code"))
+            while len(self._confirmed) > CONFIRMED_LIMIT:
+                self._confirmed.pop(next(iter(self._confirmed)))
+            return adopted
         if user.attr("uid") and user.attr("invite_code"):
             return user
         owner = uuid.uuid4().hex

@@ -8,10 +8,18 @@ reset or who was disabled by an operator stop working.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from facade.core.errors import AccountDisabled, InvalidCredentials, InvalidToken, NotFound
+from facade.core.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    NotFound,
+)
 from facade.core.generations import RedisLossWatch
 from facade.core.limits import RateLimiter
 from facade.core.models import Principal, SignIn, TokenClaims, TokenSet, User
@@ -20,6 +28,18 @@ from facade.core.users import UserDirectory
 
 #: The rate-limit group of every sign-in, registration and reset, as ``"<contract>.login"``.
 LOGIN_GROUP = "login"
+
+log = logging.getLogger(__name__)
+
+
+class LegacyPasswords(Protocol):
+    """Password hashes of migrated users that Keycloak cannot verify (``facade import``)."""
+
+    def check(self, user_id: str, password: str) -> bool | None:
+        """None when the user has no legacy hash, else whether the password matches it."""
+        ...
+
+    def forget(self, user_id: str) -> None: ...
 
 
 class Sessions:
@@ -32,7 +52,9 @@ class Sessions:
         limiter: RateLimiter,
         clock: Callable[[], float] = time.time,
         redis_loss: RedisLossWatch | None = None,
+        legacy_passwords: LegacyPasswords | None = None,
     ) -> None:
+        self._legacy = legacy_passwords
         self._redis_loss = redis_loss
         self._limiter = limiter
         self._identity = identity
@@ -59,8 +81,44 @@ class Sessions:
             raise NotFound("user")
         if not user.enabled:
             raise AccountDisabled("account disabled")
-        tokens = self._identity.password_grant(contract, user.username, password)
+        try:
+            tokens = self._identity.password_grant(contract, user.username, password)
+        except InvalidCredentials:
+            if self._legacy is None:
+                raise
+            tokens = self._sign_in_legacy(contract, user, password)
         return SignIn(user, tokens)
+
+    def forget_legacy_password(self, user_id: str) -> None:
+        """A migrated user's kept hash stops counting (their password was removed or reset)."""
+        if self._legacy is not None:
+            self._legacy.forget(user_id)
+
+    def _sign_in_legacy(self, contract: str, user: User, password: str) -> TokenSet:
+        """A migrated user's first password sign-in, after Keycloak's grant has failed (and
+        counted as a failure by its brute-force detection, so a wrong legacy password counts
+        like any other): a matching legacy hash moves into Keycloak, hashed the realm's way,
+        and is deleted. A password set in Keycloak since the import (reset, change, operator)
+        supersedes the legacy hash."""
+        assert self._legacy is not None
+        matches = self._legacy.check(user.id, password)
+        if matches is None:
+            raise InvalidCredentials()
+        if self._identity.has_password(user.id):
+            self._legacy.forget(user.id)
+            raise InvalidCredentials()
+        if not matches:
+            raise InvalidCredentials()
+        try:
+            self._identity.set_password(user.id, password)
+        except InvalidInput:
+            # The realm's password policy refuses the old password: the hash stays, and the
+            # person signs in by code or resets the password.
+            log.warning("legacy password of %s refused by the realm's policy", user.id)
+            raise InvalidCredentials() from None
+        self._legacy.forget(user.id)
+        # Keycloak judges again (a user its brute-force detection locked stays locked).
+        return self._identity.password_grant(contract, user.username, password)
 
     def sign_in_verified(self, contract: str, user: User, *, just_read: bool = False) -> TokenSet:
         """Tokens for a user whose phone, email or WeChat the facade has just verified.
