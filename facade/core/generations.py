@@ -73,9 +73,12 @@ class RedisLossWatch:
     def floor(self) -> tuple[str, int]:
         """The generation and epoch any read issued from now on must at least show."""
         if self._known is None:
+            # The durable state first: an epoch another process raises (and records) between
+            # the two reads must not look like Redis going back.
+            durable = self._durable.redis_state()
             generation, epoch = self._marker.read()
             with self._lock:
-                self._reconcile(generation, epoch, self._epoch)
+                self._reconcile(generation, epoch, max(self._epoch, durable.epoch), durable)
         assert self._known is not None
         return self._known, self._epoch
 
@@ -104,16 +107,27 @@ class RedisLossWatch:
     def lost_at(self) -> float | None:
         return self._lost_at
 
-    def _reconcile(self, generation: str | None, epoch: int, floor: int) -> None:
-        durable = self._durable.redis_state()
+    def _reconcile(
+        self,
+        generation: str | None,
+        epoch: int,
+        floor: int,
+        durable: RedisState | None = None,
+    ) -> None:
+        """``floor`` is what the read must show at least: known before the read was issued.
+
+        Only it judges the epoch. A durable epoch or this process's own epoch read after the
+        Redis read may include raises that happened after it, which are no loss.
+        """
+        durable = durable or self._durable.redis_state()
         remembered = self._known or durable.generation
         highest = max(self._epoch, durable.epoch, floor)
         if generation is not None and generation == durable.generation != self._known:
             # Another process already recorded this generation (and any loss it noticed).
-            lost = epoch < max(durable.epoch, floor)
+            lost = epoch < floor
         else:
             lost = remembered is not None and generation != remembered
-            lost = lost or epoch < highest
+            lost = lost or epoch < floor
         if lost or generation is None:
             generation = self._marker.replace(generation, self._new_id())
             self._marker.raise_epoch(highest)
@@ -126,7 +140,7 @@ class RedisLossWatch:
                 "checked against keycloak, codes issued before now are refused",
                 generation,
                 epoch,
-                highest,
+                floor,
             )
         self._known = generation
         self._epoch = max(highest, epoch)
