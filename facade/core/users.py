@@ -68,7 +68,7 @@ class UserDirectory:
         return user
 
     def _find_in_store(self, ledger: IdentityLedger, attribute: str, value: str) -> User | None:
-        """One indexed query, then the user by primary key (cached at most the profile TTL).
+        """One indexed query, then the user by primary key (fresh: callers check ``enabled``).
 
         A hit Keycloak contradicts (an operator changed the phone, or deleted the user) is
         repaired from Keycloak and is a miss. A miss is final once the store holds the whole
@@ -84,9 +84,9 @@ class UserDirectory:
             return reserved
         if record is None or record.keycloak_id is None:
             return None if ledger.complete() else self._adopt_found(ledger, attribute, value)
-        # The profile cache (FACADE_PROFILE_CACHE_TTL, 2 s) spares a sign-in one Keycloak read;
-        # a user disabled within that window still gets no tokens: Keycloak refuses the grant.
-        user = self._cache.get(record.keycloak_id) or self._identity.get_user(record.keycloak_id)
+        # Fresh, never the profile cache: callers act on ``enabled`` (a disabled user must not
+        # reset a password) and on the attribute itself (an operator may have just changed it).
+        user = self._identity.get_user(record.keycloak_id)
         if user is None:
             ledger.store.retire(record.keycloak_id)  # deleted in Keycloak: its uid is retired
             return None
