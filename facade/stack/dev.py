@@ -8,7 +8,6 @@ nothing else: a Redis or stand-in that was already running is left alone).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,15 @@ import requests
 
 from facade.realm.apply import AdminLogin, apply_realm
 from facade.stack.keycloak import KEYCLOAK_VERSION, KeycloakServer, find_java_home, java_major
-from facade.stack.processes import RedisServer, WechatStandinProcess, port_open, stop_process
+from facade.stack.processes import (
+    RedisServer,
+    WechatStandinProcess,
+    alive,
+    port_open,
+    read_pids,
+    stop_process,
+    write_pids,
+)
 from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,22 +50,6 @@ def _pids_file() -> Path:
     return state_dir() / "pids.json"
 
 
-def _read_pids() -> dict[str, int]:
-    try:
-        data: dict[str, int] = json.loads(_pids_file().read_text())
-        return data
-    except (OSError, ValueError):
-        return {}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
 def facade_environment() -> dict[str, str]:
     """The development settings of the stack's facade; a developer's own FACADE_* still win."""
     defaults = {
@@ -76,7 +67,7 @@ def facade_environment() -> dict[str, str]:
 
 def up() -> int:
     started = time.monotonic()
-    pids = {name: pid for name, pid in _read_pids().items() if _alive(pid)}
+    pids = {name: pid for name, pid in read_pids(_pids_file()).items() if alive(pid)}
     if pids:
         print(f"stack already running ({', '.join(sorted(pids))}); `facade stack down` first")
         _print_urls()
@@ -93,7 +84,7 @@ def up() -> int:
         redis_server.wait_ready()
         assert redis_server.process is not None
         pids["redis"] = redis_server.process.pid
-    _write(pids)
+    write_pids(_pids_file(), pids)
 
     keycloak = KeycloakServer(
         workdir=state,
@@ -106,7 +97,7 @@ def up() -> int:
     keycloak.start()
     assert keycloak.process is not None
     pids["keycloak"] = keycloak.process.pid
-    _write(pids)
+    write_pids(_pids_file(), pids)
     keycloak.wait_ready()
     for change in apply_realm(AdminLogin(keycloak.url, ADMIN_USER, ADMIN_PASSWORD)):
         print(f"realm: {change}", flush=True)
@@ -117,7 +108,7 @@ def up() -> int:
     )
     if wechat is not None and wechat.process is not None:
         pids["wechat"] = wechat.process.pid
-        _write(pids)
+        write_pids(_pids_file(), pids)
 
     with (state / "facade.log").open("ab") as log:
         facade = subprocess.Popen(
@@ -129,20 +120,20 @@ def up() -> int:
             start_new_session=True,
         )
     pids["facade"] = facade.pid
-    _write(pids)
+    write_pids(_pids_file(), pids)
     _wait_http(f"http://127.0.0.1:{FACADE_PORT}/readyz", facade, state / "facade.log")
     pids["demo"] = start_demo_app(keycloak.url, state)
-    _write(pids)
+    write_pids(_pids_file(), pids)
     print(f"stack ready in {time.monotonic() - started:.1f}s")
     _print_urls()
     return 0
 
 
 def down() -> int:
-    pids = _read_pids()
+    pids = read_pids(_pids_file())
     for name in ("demo", "facade", "wechat", "keycloak", "redis"):
         pid = pids.get(name)
-        if pid and _alive(pid):
+        if pid and alive(pid):
             print(f"stopping {name} ({pid})", flush=True)
             stop_process(pid)
     _pids_file().unlink(missing_ok=True)
@@ -200,10 +191,6 @@ def start_demo_app(keycloak_url: str, state: Path) -> int:
         )
     _wait_http(f"http://127.0.0.1:{DEMO_PORT}/", demo, state / "demo.log")
     return demo.pid
-
-
-def _write(pids: dict[str, int]) -> None:
-    _pids_file().write_text(json.dumps(pids))
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:

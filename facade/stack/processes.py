@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -160,3 +161,24 @@ class WechatStandinProcess:
         if self.process is not None:
             stop_process(self.process.pid)
             self.process = None
+
+
+def read_pids(path: Path) -> dict[str, int]:
+    """The process ids a stack recorded in ``path`` (empty when there is none)."""
+    try:
+        data: dict[str, int] = json.loads(path.read_text())
+        return data
+    except (OSError, ValueError):
+        return {}
+
+
+def write_pids(path: Path, pids: dict[str, int]) -> None:
+    path.write_text(json.dumps(pids))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True

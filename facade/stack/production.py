@@ -33,7 +33,15 @@ from facade.stack import provider_standins
 from facade.stack.keycloak import KeycloakServer, PostgresDatabase, find_java_home
 from facade.stack.nginx import NginxServer
 from facade.stack.postgres import PostgresServer
-from facade.stack.processes import RedisServer, WechatStandinProcess, port_open, stop_process
+from facade.stack.processes import (
+    RedisServer,
+    WechatStandinProcess,
+    alive,
+    port_open,
+    read_pids,
+    stop_process,
+    write_pids,
+)
 from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,26 +171,10 @@ def _pids_file() -> Path:
     return state_dir() / "pids.json"
 
 
-def _read_pids() -> dict[str, int]:
-    try:
-        data: dict[str, int] = json.loads(_pids_file().read_text())
-        return data
-    except (OSError, ValueError):
-        return {}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
 def up() -> int:
     started = time.monotonic()
     state = state_dir()
-    pids = {name: pid for name, pid in _read_pids().items() if _alive(pid)}
+    pids = {name: pid for name, pid in read_pids(_pids_file()).items() if alive(pid)}
     if pids:
         print(f"production stack already running ({', '.join(sorted(pids))}); stop it first")
         return 0
@@ -196,7 +188,7 @@ def up() -> int:
     def record(name: str, process: subprocess.Popen[bytes] | None) -> None:
         assert process is not None
         pids[name] = process.pid
-        _pids_file().write_text(json.dumps(pids))
+        write_pids(_pids_file(), pids)
 
     try:
         _up(state, p, values, record)
@@ -315,7 +307,7 @@ def _up(
 
 
 def down() -> int:
-    pids = _read_pids()
+    pids = read_pids(_pids_file())
     order = (
         "nginx",
         "facade-1",
@@ -328,7 +320,7 @@ def down() -> int:
     )
     for name in order:
         pid = pids.get(name)
-        if pid and _alive(pid):
+        if pid and alive(pid):
             print(f"stopping {name} ({pid})", flush=True)
             stop_process(pid, timeout=30)
     _pids_file().unlink(missing_ok=True)
