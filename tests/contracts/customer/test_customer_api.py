@@ -167,6 +167,19 @@ def test_a_user_registered_here_is_the_same_person_for_member(customer):
     assert login.json["data"]["user"]["nickname"] == "新用户"
 
 
+def test_a_user_registered_here_is_the_same_person_for_captcha(customer):
+    """captcha's password login answers the same shared integer id (contracts README)."""
+    phone, data = customer.registered()
+    login = customer.http.simulate_post(
+        "/captcha/auth/login",
+        json={"identifier": phone, "type": "phone", "password": PASSWORD},
+        headers={"X-Forwarded-For": random_ip()},
+    )
+    assert login.status_code == 200, login.text
+    assert login.json["code"] == 200
+    assert login.json["user_id"] == data["user_id"]
+
+
 def test_register_accepts_the_phone_as_clients_type_it(customer):
     phone = random_phone()
     code = customer.send_code(phone)
