@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Scope = Literal["ip", "target", "ip+target"]
-SCOPES: tuple[Scope, ...] = ("ip", "target", "ip+target")
 _WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RULE = re.compile(r"^(ip|target|ip\+target):(\d+)/(\d*)(second|minute|hour|day|s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, **_WINDOWS}
