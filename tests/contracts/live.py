@@ -71,3 +71,11 @@ def operations(document: dict):
     for path, item in document["paths"].items():
         for method, operation in item.items():
             yield method, path, operation
+
+
+def served_document(client, prefix: str) -> dict:
+    """The OpenAPI document a contract serves at ``<prefix>/openapi.json``, as JSON."""
+    response = client.simulate_get(f"{prefix}/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    return response.json

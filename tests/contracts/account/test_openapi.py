@@ -8,7 +8,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from facade.contracts.account import contract
 from facade.contracts.kit.openapi import build_document
 from tests.conftest import random_phone, random_username
-from tests.contracts.live import operations, validator_for
+from tests.contracts.live import operations, served_document, validator_for
 
 TWELVE = {
     ("post", "/register"),
@@ -37,10 +37,7 @@ GUARDED = {
 
 @pytest.fixture
 def document(client) -> dict:
-    response = client.simulate_get("/account/openapi.json")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("application/json")
-    return response.json
+    return served_document(client, "/account")
 
 
 def test_the_document_is_valid_openapi_3_1_and_is_what_schemathesis_tests(document):

@@ -9,7 +9,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from facade.contracts.captcha import contract
 from facade.contracts.kit.openapi import build_document
 from tests.contracts.captcha.conftest import random_email
-from tests.contracts.live import operations, validator_for
+from tests.contracts.live import operations, served_document, validator_for
 
 FOUR = {
     ("post", "/auth/send_captcha"),
@@ -21,10 +21,7 @@ FOUR = {
 
 @pytest.fixture
 def document(client) -> dict:
-    response = client.simulate_get("/captcha/openapi.json")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("application/json")
-    return response.json
+    return served_document(client, "/captcha")
 
 
 def test_the_document_is_valid_openapi_3_1(document):

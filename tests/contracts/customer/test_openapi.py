@@ -14,7 +14,7 @@ from facade.contracts.customer import contract
 from facade.contracts.kit.openapi import build_document
 from tests.conftest import random_phone
 from tests.contracts.customer.conftest import PREFIX
-from tests.contracts.live import operations, validator_for
+from tests.contracts.live import operations, served_document, validator_for
 
 SIX = {
     ("post", "/user/login"),
@@ -36,10 +36,7 @@ CODES = {
 
 @pytest.fixture
 def document(client) -> dict:
-    response = client.simulate_get(f"{PREFIX}/openapi.json")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("application/json")
-    return response.json
+    return served_document(client, PREFIX)
 
 
 def only_response(operation: dict) -> dict:

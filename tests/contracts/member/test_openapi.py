@@ -10,7 +10,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from facade.app import create_app
 from facade.contracts.kit.openapi import build_document as build
 from facade.contracts.member import contract
-from tests.contracts.live import operations, validator_for
+from tests.contracts.live import operations, served_document, validator_for
 
 
 def build_document(prefix: str = "/api/v1") -> dict:
@@ -30,10 +30,7 @@ SEVEN = {
 
 @pytest.fixture
 def document(client) -> dict:
-    response = client.simulate_get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("application/json")
-    return response.json
+    return served_document(client, "/api/v1")
 
 
 def test_the_document_is_valid_openapi_3_1(document):

@@ -8,7 +8,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from facade.contracts.kit.openapi import build_document
 from facade.contracts.vcode import contract
-from tests.contracts.live import operations, validator_for
+from tests.contracts.live import operations, served_document, validator_for
 from tests.contracts.vcode.conftest import PASSWORD
 
 ENDPOINTS = {
@@ -22,10 +22,7 @@ ENDPOINTS = {
 
 @pytest.fixture
 def document(client) -> dict:
-    response = client.simulate_get("/vcode/openapi.json")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("application/json")
-    return response.json
+    return served_document(client, "/vcode")
 
 
 def test_the_document_is_valid_openapi_3_1_and_the_one_schemathesis_tests(document):
