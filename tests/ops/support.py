@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -17,6 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from facade.stack.processes import free_port, stop_process
 from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET
+
+# Re-exported for the ops tests: one definition of each, shared with the contract tests.
+from tests.conftest import random_phone as random_phone
+from tests.contracts.live import random_ip as random_ip
 
 
 @dataclass
@@ -35,14 +38,6 @@ class LiveFacade:
             if int(fields[1]) == self.process.pid:
                 pids.append(int(stat.parent.name))
         return sorted(pids)
-
-
-def random_phone() -> str:
-    return "139" + "".join(str(secrets.randbelow(10)) for _ in range(8))
-
-
-def random_ip() -> str:
-    return f"198.51.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
 
 
 @contextmanager
