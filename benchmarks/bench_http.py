@@ -209,6 +209,7 @@ class Bench:
                 "FACADE_KEYCLOAK_URL": args.keycloak_url,
                 "FACADE_REDIS_URL": args.redis_url,
                 "FACADE_REDIS_PREFIX": args.redis_prefix,
+                **({"FACADE_DATABASE_URL": args.database_url} if args.database_url else {}),
             }
         )
         self.services: Services = build_services(self.settings)
@@ -257,8 +258,31 @@ class Bench:
 
     # --- the pairs ---------------------------------------------------------------------------
 
+    def openid_tokens(self) -> list[str]:
+        """Access tokens of ``facade-member`` with the ``openid`` scope, which Keycloak's
+        userinfo requires (the facade's own sign-ins ask for no ID token, hence no ``openid``):
+        one impersonation call each, as the facade makes it, plus that scope."""
+        client = self.settings.client_for("member")
+        tokens = []
+        for user_id, _ in self.users[: self.args.token_users]:
+            response = requests.post(
+                f"{self.realm}/protocol/openid-connect/token",
+                data={
+                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                    "requested_subject": user_id,
+                    "requested_token_type": REFRESH_TOKEN_TYPE,
+                    "scope": "openid",
+                    "client_id": client.client_id,
+                    "client_secret": client.client_secret,
+                },
+                timeout=10,
+            )
+            response.raise_for_status()
+            tokens.append(response.json()["access_token"])
+        return tokens
+
     def profile(self) -> tuple[Request, Request]:
-        tokens = self.member_tokens()
+        tokens = [(access, "") for access in self.openid_tokens()]
         lines = [f"Bearer {access}\t" for access, _ in tokens]
         return (
             Request(f"{self.args.facade_url}/api/v1/auth/me", "GET", lines),
@@ -418,6 +442,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--redis-prefix", default="facade:", help="the running facade's namespace")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("FACADE_DATABASE_URL", ""),
+        help="the running facade's identity store (default: the development stack's)",
+    )
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)

@@ -10,6 +10,7 @@ import falcon
 
 from facade.bootstrap import Services, build_services
 from facade.contracts import load_contract
+from facade.http.admission import Admission
 from facade.http.contract import Contract
 from facade.http.dev_outbox import mount_dev_outbox
 from facade.http.dev_wechat import mount_dev_wechat
@@ -17,6 +18,8 @@ from facade.http.errors import ContractErrorHandler
 from facade.http.health import Liveness, Readiness
 from facade.http.metrics import ContractOfPath, CountingErrors, RequestMetrics, mount_metrics
 from facade.http.middleware import RequestContext, parse_networks
+from facade.observability.context import RequestIdFormatter
+from facade.observability.tracing import configure_tracing
 from facade.oidc import mount_sso
 from facade.settings import DEV_SECRET, Settings, SettingsError
 
@@ -28,9 +31,11 @@ def create_app(
     startup_checks(settings)
     services = services or build_services(settings)
     contract_of = ContractOfPath(settings.prefixes)
-    middleware: list[RequestContext | RequestMetrics] = [
+    middleware: list[RequestContext | RequestMetrics | Admission] = [
         RequestContext(parse_networks(settings.trusted_proxies)),
         RequestMetrics(contract_of),
+        # Last: a refusal still gets its request id, access log line and metrics.
+        Admission(settings.max_in_flight, has_contract=lambda path: contract_of(path) != "none"),
     ]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
@@ -90,7 +95,7 @@ def require_real_senders(settings: Settings) -> None:
 def configure_logging(level: str) -> None:
     """One JSON-friendly line per record on stderr (gunicorn collects it)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(RequestIdFormatter("%(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -100,4 +105,5 @@ def get_app() -> falcon.App[falcon.Request, falcon.Response]:
     """Entry point for gunicorn (``facade.app:get_app()``); reads the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    configure_tracing()  # before create_app: the Falcon instrumentation wraps falcon.App
     return create_app(settings)

@@ -15,6 +15,7 @@ from facade.adapters import redis_store
 from facade.adapters.dev_outbox import DevSender, RedisOutbox
 from facade.adapters.identity_store import SqlIdentityStore
 from facade.adapters.keycloak import KeycloakGateway
+from facade.adapters.keycloak_admin_events import KeycloakAdminEvents
 from facade.adapters.redis_codes import RedisCodeStore
 from facade.adapters.redis_generation import RedisGenerationMarker
 from facade.adapters.redis_identity import (
@@ -47,6 +48,7 @@ from facade.core.ports import (
     UserIndex,
     WechatSessions,
 )
+from facade.core.profile_writes import ProfileWriter
 from facade.core.registration import Registrar, new_invite_code
 from facade.core.sessions import Sessions
 from facade.core.users import UserDirectory
@@ -163,6 +165,7 @@ def build_services(
         identity,
         new_invite_code,
         stale_after=max(30.0, 3 * settings.keycloak_timeout),
+        writer=profile_writer(identity, identity_store, settings),
     )
     users = UserDirectory(identity, stores.index, stores.cache, ledger)
     sessions = Sessions(
@@ -184,7 +187,7 @@ def build_services(
         development=settings.is_development,
     )
     registrar = Registrar(identity, users, stores.claims, stores.uids, ledger=ledger)
-    accounts = Accounts(identity, users, sessions, stores.claims)
+    accounts = Accounts(identity, users, sessions, stores.claims, ledger=ledger)
     if wechat is None and settings.wechat_appid:
         wechat = WechatClient.from_settings(settings)
     return Services(
@@ -201,6 +204,16 @@ def build_services(
         enrolment=Enrolment(identity, users, registrar, sessions, accounts, codes),
         ledger=ledger,
     )
+
+
+def profile_writer(
+    identity: IdentityProvider, store: SqlIdentityStore, settings: Settings
+) -> ProfileWriter:
+    """User writes serialised per user on the store, checked against Keycloak's admin events
+    (plain writes when the provider is not the Keycloak gateway, as in the fast tests)."""
+    if not isinstance(identity, KeycloakGateway) or not store.url:
+        return ProfileWriter(identity)
+    return ProfileWriter(identity, store, KeycloakAdminEvents(identity, settings.keycloak_realm))
 
 
 def build_senders(settings: Settings, outbox: RedisOutbox | None) -> dict[Channel, list[Sender]]:

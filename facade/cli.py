@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     realm.add_argument("--admin-user", default=os.environ.get("KEYCLOAK_ADMIN_USER", "admin"))
 
     identities = commands.add_parser("identities", help="the durable identity store")
-    identities.add_argument("action", choices=("migrate", "backfill", "check"))
+    identities.add_argument("action", choices=("migrate", "backfill", "check", "follow"))
     identities.add_argument(
         "--restart", action="store_true", help="backfill: start over instead of resuming"
     )
@@ -60,11 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="new uids start above this (the largest id of every app to be migrated)",
     )
-    imports.add_argument("--batch", type=int, default=250, help="users per bulk call")
+    imports.add_argument("--batch", type=int, default=50, help="users per partial import")
 
     args = parser.parse_args(argv)
     if args.command == "import":
         return _import(args)
+    if args.command == "identities" and args.action == "follow":
+        return _follow()
     if args.command == "identities":
         return _identities(args.action, restart=args.restart, complete=args.complete)
     if args.command == "serve":
@@ -95,6 +97,11 @@ def _serve(bind: str, workers: int, threads: int) -> int:
         print(f"facade: cannot start: {exc}", file=sys.stderr)
         return 2
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _fresh_metrics_dir()
+    # ``threads`` requests may wait on dependencies at once; the reserve threads answer probes
+    # and refuse the excess at once (facade/http/admission.py).
+    from facade.http.admission import RESERVE_THREADS
+
+    os.environ["FACADE_THREADS"] = str(threads)
     command = [
         sys.executable,
         "-m",
@@ -103,7 +110,7 @@ def _serve(bind: str, workers: int, threads: int) -> int:
         f"--bind={bind}",
         "--worker-class=gthread",
         f"--workers={workers}",
-        f"--threads={threads}",
+        f"--threads={threads + RESERVE_THREADS}",
         "--timeout=60",
         "--graceful-timeout=20",
         "--keep-alive=5",
@@ -183,6 +190,40 @@ def _identities(action: str, *, restart: bool, complete: bool) -> int:
         found += 1
     print(f"{found} disagreement(s)")
     return 1 if found else 0
+
+
+def _follow() -> int:
+    """Follow operators' changes in Keycloak's admin events until SIGTERM or SIGINT."""
+    import logging
+    import signal
+    import threading
+
+    from facade.adapters.identity_store import SqlIdentityStore
+    from facade.adapters.keycloak import KeycloakGateway
+    from facade.adapters.keycloak_admin_events import KeycloakAdminEvents
+    from facade.bootstrap import profile_writer
+    from facade.core.admin_event_follower import AdminEventFollower
+    from facade.core.identity_ledger import IdentityLedger
+    from facade.core.registration import new_invite_code
+    from facade.settings import Settings
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    store = SqlIdentityStore(settings.database_url)
+    gateway = KeycloakGateway(settings)
+    writer = profile_writer(gateway, store, settings)
+    ledger = IdentityLedger(store, gateway, new_invite_code, writer=writer)
+    follower = AdminEventFollower(ledger, KeycloakAdminEvents(gateway, settings.keycloak_realm))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.getLogger("facade.follow").info(
+        "following admin events of realm %s every %.1f s",
+        settings.keycloak_realm,
+        settings.follow_interval,
+    )
+    follower.run(settings.follow_interval, stop)
+    return 0
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -78,6 +78,9 @@ class Settings:
     keycloak_client_secret: str = "dev-facade-secret"  # noqa: S105
     #: Seconds per Keycloak call (connect, then read): short, so a hung Keycloak is a quick 503.
     keycloak_timeout: float = 3.0
+    #: Requests a worker admits at once past routing (``FACADE_THREADS``; ``facade serve`` adds
+    #: reserve threads for probes and fast refusals); more get the contract's 503 at once.
+    max_in_flight: int = 8
     #: Consecutive Keycloak failures that open the circuit breaker (0: no breaker).
     keycloak_breaker_failures: int = 5
     #: Seconds the breaker stays open before one trial call may pass.
@@ -91,6 +94,8 @@ class Settings:
     #: The identity store (SQLAlchemy URL); ``sqlite://`` is an in-memory one for hand-built
     #: settings. Empty in production until set: the store then refuses every call.
     database_url: str = "sqlite://"
+    #: Seconds between polls of Keycloak's admin events (``facade identities follow``).
+    follow_interval: float = 2.0
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     #: Seconds a user read from Keycloak may be served from Redis (0: always read Keycloak).
@@ -201,14 +206,16 @@ class Settings:
                 _number("KEYCLOAK_BREAKER_FAILURES", get("KEYCLOAK_BREAKER_FAILURES", "5"), int)
             ),
             keycloak_breaker_reset=_number(
-                "KEYCLOAK_BREAKER_RESET", get("KEYCLOAK_BREAKER_RESET", "10"), float
+                "KEYCLOAK_BREAKER_RESET", get("KEYCLOAK_BREAKER_RESET", "2"), float
             ),
+            max_in_flight=_max_in_flight(get),
             contract_clients=clients,
             prefixes=prefixes,
             redis_url=_redis_url(get("REDIS_URL", "redis://127.0.0.1:6379/0")),
             redis_prefix=get("REDIS_PREFIX", "facade:"),
             redis_timeout=_positive("REDIS_TIMEOUT", get("REDIS_TIMEOUT", "2")),
             database_url=get("DATABASE_URL") or _dev_database_url(env_vars, development),
+            follow_interval=_positive("FOLLOW_INTERVAL", get("FOLLOW_INTERVAL", "2")),
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
             profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "2"), float),
@@ -267,6 +274,12 @@ def _redis_url(url: str) -> str:
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     return url
+
+
+def _max_in_flight(get: Callable[..., str]) -> int:
+    """``FACADE_MAX_IN_FLIGHT``, by default ``FACADE_THREADS`` (8): see facade/http/admission.py."""
+    threads = get("THREADS", "8")
+    return max(1, int(_positive("MAX_IN_FLIGHT", get("MAX_IN_FLIGHT", threads))))
 
 
 def _positive(name: str, value: str) -> float:

@@ -59,6 +59,8 @@ identities = sa.Table(
     sa.Column("invite_code", sa.String(16), unique=True),
     sa.Column("reserved_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    #: The Keycloak user a reserved row moves its identifiers to (a phone change in flight).
+    sa.Column("change_of", sa.String(36)),
     sa.CheckConstraint("state IN ('reserved', 'active', 'retired')", name="identities_state"),
     sqlite_autoincrement=True,
 )
@@ -113,6 +115,8 @@ _RETIRED_VALUES: dict[str, Any] = {column: None for column in _IDENTIFIER_COLUMN
 #: Tries when an insert collides on something other than a caller's identifier (a fresh invite
 #: code, or a uid an import took after the sequence handed it out).
 _INSERT_TRIES = 5
+#: The first key of PostgreSQL advisory locks on users (the migration lock is 4242001).
+_USER_LOCK_SPACE = 4242
 #: Values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
 
@@ -195,6 +199,8 @@ class SqlIdentityStore:
         identifiers: Mapping[str, str],
         username: str,
         invite_codes: Callable[[], str],
+        *,
+        change_of: str | None = None,
     ) -> IdentityRecord:
         values = _columns_of(identifiers)
         for _ in range(_INSERT_TRIES):
@@ -207,6 +213,7 @@ class SqlIdentityStore:
                 "invite_code": invite_codes(),
                 "reserved_at": now,
                 "updated_at": now,
+                "change_of": change_of,
             }
             try:
                 with self._write("reserve identity") as conn:
@@ -254,6 +261,57 @@ class SqlIdentityStore:
                 .values(state="retired", updated_at=time.time(), **_RETIRED_VALUES)
             )
 
+    def transfer(self, reservation_id: str) -> IdentityRecord | None:
+        """Settle an identifier change: the reserved row's identifiers move to the user it was
+        made for (``change_of``), in one transaction; None if it was settled already."""
+        now = time.time()
+        with self._write("transfer identifiers") as conn:
+            change = conn.execute(
+                identities.select().where(
+                    identities.c.reservation_id == reservation_id,
+                    identities.c.state == "reserved",
+                    identities.c.change_of.is_not(None),
+                )
+            ).one_or_none()
+            if change is None:
+                return None
+            moved = {
+                column: getattr(change, column)
+                for column in _IDENTIFIER_COLUMNS
+                if column != "invite_code" and getattr(change, column) is not None
+            }
+            conn.execute(
+                identities.update()
+                .where(identities.c.uid == change.uid)
+                .values(state="retired", updated_at=now, **_RETIRED_VALUES)
+            )
+            conn.execute(
+                identities.update()
+                .where(
+                    identities.c.keycloak_id == change.change_of,
+                    identities.c.state == "active",
+                )
+                .values(updated_at=now, **moved)
+            )
+            row = conn.execute(
+                identities.select().where(identities.c.keycloak_id == change.change_of)
+            ).one_or_none()
+        return _record(row) if row is not None else None
+
+    @contextlib.contextmanager
+    def user_lock(self, keycloak_id: str) -> Iterator[None]:
+        """Serialise the facade's writes to one Keycloak user across processes: a transaction
+        held while the block runs (PostgreSQL: an advisory lock on the user, released with the
+        transaction even if the process dies; SQLite: its one writer lock). The block must not
+        write the store itself (on SQLite it would wait for its own lock)."""
+        with self._write("lock user") as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:user))"),
+                    {"space": _USER_LOCK_SPACE, "user": keycloak_id},
+                )
+            yield
+
     def rename(self, reservation_id: str, username: str) -> None:
         with self._write("rename reservation") as conn:
             conn.execute(
@@ -286,6 +344,19 @@ class SqlIdentityStore:
                 identities.select().where(condition, identities.c.state != "retired")
             ).one_or_none()
         return _record(row) if row is not None else None
+
+    def find_many(self, attribute: str, values: Sequence[str]) -> dict[str, IdentityRecord]:
+        """:meth:`find` for many values of one identifier at once (indexed, in chunks)."""
+        column = identities.c[UNIQUE_ATTRIBUTES[attribute]]
+        found: dict[str, IdentityRecord] = {}
+        for start in range(0, len(values), _CHUNK):
+            chunk = list(values[start : start + _CHUNK])
+            with self._read("find identities") as conn:
+                rows = conn.execute(
+                    identities.select().where(column.in_(chunk), identities.c.state != "retired")
+                ).all()
+            found.update({str(getattr(row, column.name)): _record(row) for row in rows})
+        return found
 
     def by_keycloak_id(self, keycloak_id: str) -> IdentityRecord | None:
         with self._read("find identity") as conn:
@@ -593,36 +664,44 @@ class SqlIdentityStore:
                     legacy_ids.c.uid.in_(retired),
                 )
             )
-            for item in batch:
-                row = conn.execute(
-                    identities.insert()
-                    .values(
-                        reservation_id=item.reservation_id,
-                        state="reserved",
-                        username=item.username,
-                        phone=item.phone,
-                        invite_code=invite_codes(),
-                        reserved_at=now,
-                        updated_at=now,
-                    )
-                    .returning(*identities.c)
-                ).one()
-                conn.execute(
-                    legacy_ids.insert().values(
-                        contract=contract,
-                        legacy_id=item.legacy_id,
-                        uid=row.uid,
-                        state="pending",
-                        imported_at=now,
-                    )
-                )
-                if item.legacy_hash:
-                    conn.execute(
-                        legacy_passwords.insert().values(
-                            uid=row.uid, contract=contract, hash=item.legacy_hash, imported_at=now
-                        )
-                    )
-                records.append(_record(row))
+            # One multi-row statement per table (executemany with RETURNING in input order).
+            rows = conn.execute(
+                identities.insert().returning(*identities.c, sort_by_parameter_order=True),
+                [
+                    {
+                        "reservation_id": item.reservation_id,
+                        "state": "reserved",
+                        "username": item.username,
+                        "phone": item.phone,
+                        "invite_code": invite_codes(),
+                        "reserved_at": now,
+                        "updated_at": now,
+                    }
+                    for item in batch
+                ],
+            ).all()
+            pairs = list(zip(batch, rows, strict=True))
+            conn.execute(
+                legacy_ids.insert(),
+                [
+                    {
+                        "contract": contract,
+                        "legacy_id": item.legacy_id,
+                        "uid": row.uid,
+                        "state": "pending",
+                        "imported_at": now,
+                    }
+                    for item, row in pairs
+                ],
+            )
+            hashes = [
+                {"uid": row.uid, "contract": contract, "hash": item.legacy_hash, "imported_at": now}
+                for item, row in pairs
+                if item.legacy_hash
+            ]
+            if hashes:
+                conn.execute(legacy_passwords.insert(), hashes)
+            records = [_record(row) for row in rows]
         return records
 
     def import_merge(
@@ -871,4 +950,5 @@ def _record(row: Row[Any]) -> IdentityRecord:
         wechat_unionid=row.wechat_unionid,
         invite_code=row.invite_code,
         reserved_at=float(row.reserved_at),
+        change_of=row.change_of,
     )

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from facade.core.errors import AlreadyExists, InvalidInput
+from facade.core.identity_ledger import IdentityLedger
 from facade.core.models import Registration, User
 from facade.core.ports import IdentityProvider
+from facade.core.profile_writes import ProfileWriter
 from facade.core.registration import Registrar
 from facade.core.sessions import Sessions
 from facade.core.users import UserDirectory
@@ -45,8 +47,10 @@ class AccountProfiles:
         directory: UserDirectory,
         registrar: Registrar,
         sessions: Sessions,
+        ledger: IdentityLedger | None = None,
     ) -> None:
         self._identity = identity
+        self._writer = ledger.writer if ledger is not None else ProfileWriter(identity)
         self._directory = directory
         self._registrar = registrar
         self._sessions = sessions
@@ -69,7 +73,7 @@ class AccountProfiles:
         return Profile(user, has_password=True)
 
     def profile(self, user: User) -> Profile:
-        return Profile(user, self._identity.has_password(user.id))
+        return Profile(user, self._sessions.has_password(user.id))
 
     def username_exists(self, username: str) -> bool:
         """Asked of Keycloak, which keeps usernames lower-cased: ``Alice`` is ``alice``."""
@@ -98,7 +102,7 @@ class AccountProfiles:
         new_email = email if email is not None and email != current.email else None
         if new_username is None and new_email is None:
             return self.profile(current)
-        updated = self._identity.update_user(
+        updated = self._writer.update(
             current.id, username=new_username, email=new_email, email_verified=False
         )
         self._directory.forget(current.id)

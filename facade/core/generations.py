@@ -66,6 +66,10 @@ class RedisLossWatch:
         self._clock = clock
         self._new_id = new_id
         self._lock = threading.Lock()
+        self._durable_lock = threading.Lock()
+        self._epoch_lock = threading.Lock()
+        #: The highest epoch this process has recorded durably itself.
+        self._durable_epoch = 0
         self._known: str | None = None
         self._epoch = 0
         self._lost_at: float | None = None
@@ -98,11 +102,24 @@ class RedisLossWatch:
             self._reconcile(generation, epoch, floor)
 
     def bumped(self, epoch: int) -> None:
-        """This process raised the epoch (a revocation, a spent code): remember it durably, so
-        a process that starts after a restore still sees the epoch go back."""
-        if epoch > self._epoch:
-            self._epoch = epoch
-        self._durable.raise_epoch(epoch)
+        """This process raised the epoch (a revocation, a spent code): remember it durably
+        before the caller answers, so a process that starts after a restore still sees the
+        epoch go back.
+
+        Concurrent callers share durable writes (a group commit): one writes at a time, the
+        highest epoch this process has seen Redis reach; a caller that waited for it returns
+        without a write of its own when that covered its epoch. Every caller still returns
+        only once a durable epoch at least as high as its own is recorded.
+        """
+        with self._epoch_lock:  # the write below must see every queued caller's epoch
+            if epoch > self._epoch:
+                self._epoch = epoch
+        with self._durable_lock:
+            if self._durable_epoch >= epoch:
+                return
+            highest = max(self._epoch, epoch)  # only epochs Redis has reached
+            self._durable.raise_epoch(highest)
+            self._durable_epoch = highest
 
     def lost_at(self) -> float | None:
         return self._lost_at

@@ -12,6 +12,7 @@ its uid forever (it is the primary key and rows are never deleted), so no uid is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -75,6 +76,8 @@ class IdentityRecord:
     invite_code: str | None = None
     #: Seconds since the epoch when the row was reserved (stale reservations are recovered).
     reserved_at: float = 0.0
+    #: For a reserved row holding a changed identifier: the Keycloak user it moves to.
+    change_of: str | None = None
 
     def value(self, attribute: str) -> str | None:
         """The value this row holds for a Keycloak attribute name (``uid`` included)."""
@@ -131,11 +134,22 @@ class IdentityStore(Protocol):
         identifiers: Mapping[str, str],
         username: str,
         invite_codes: Callable[[], str],
+        *,
+        change_of: str | None = None,
     ) -> IdentityRecord:
-        """Insert a ``reserved`` row with a new uid, the identifiers and a fresh invite code.
+        """Insert a ``reserved`` row with a new uid, the identifiers and a fresh invite code
+        (``change_of``: the row only holds identifiers moving to that existing user).
 
         Raises IdentityConflict when another row (reserved or active) holds one of them.
         """
+        ...
+
+    def transfer(self, reservation_id: str) -> IdentityRecord | None:
+        """Move a change reservation's identifiers to its user (the reservation retires)."""
+        ...
+
+    def user_lock(self, keycloak_id: str) -> AbstractContextManager[None]:
+        """Held while the facade writes one Keycloak user: its writes to a user take turns."""
         ...
 
     def activate(self, reservation_id: str, keycloak_id: str, username: str) -> IdentityRecord:

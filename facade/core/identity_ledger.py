@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from facade.core.errors import NotFound
 from facade.core.identities import (
@@ -24,6 +24,7 @@ from facade.core.identities import (
 )
 from facade.core.models import User
 from facade.core.ports import IdentityProvider
+from facade.core.profile_writes import ProfileWriter
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,21 @@ class IdentityLedger:
         *,
         stale_after: float = 30.0,
         clock: Callable[[], float] = time.time,
+        writer: ProfileWriter | None = None,
     ) -> None:
         self.store = store
         self._identity = identity
+        self._writer = writer or ProfileWriter(identity)
         self._invite_codes = invite_codes
         self._stale_after = stale_after
         self._clock = clock
         self._seeded = False
         self._complete = False
         self._seed_lock = threading.Lock()
+
+    @property
+    def identity(self) -> IdentityProvider:
+        return self._identity
 
     # --- uids ----------------------------------------------------------------------------------
 
@@ -89,6 +96,8 @@ class IdentityLedger:
         """The Keycloak user made for a reservation, bound to it now; None if there is none."""
         if record.state == "active" and record.keycloak_id:
             return self._identity.get_user(record.keycloak_id)
+        if record.state == "reserved" and record.change_of:
+            return self._settle_change(record)
         if record.state != "reserved" or not record.username:
             return None
         user = self._identity.find_by_username(record.username)
@@ -97,6 +106,29 @@ class IdentityLedger:
         self.store.activate(record.reservation_id, user.id, user.username)
         log.warning("reservation of uid %d converged on keycloak user %s", record.uid, user.id)
         return user
+
+    def _settle_change(self, record: IdentityRecord) -> User | None:
+        """An identifier change in flight: moved to its user if Keycloak has it there."""
+        user = self._identity.get_user(record.change_of or "")
+        if user is None or any(
+            user.attr(attribute) != value
+            for attribute, value in record.identifiers().items()
+            if attribute not in MIRRORED
+        ):
+            return None
+        self.store.transfer(record.reservation_id)
+        log.warning("identifier change of keycloak user %s converged", user.id)
+        return user
+
+    @property
+    def writer(self) -> ProfileWriter:
+        """How the facade writes users: serialised per user, keeping operators' writes."""
+        return self._writer
+
+    def reserve_change(self, user: User, identifiers: Mapping[str, str]) -> IdentityRecord:
+        """Hold new identifiers for an existing user before Keycloak is written (the old
+        ones stay bound until :meth:`IdentityStore.transfer`); IdentityConflict if taken."""
+        return self.store.reserve(identifiers, user.username, self._invite_codes, change_of=user.id)
 
     def recover(self, record: IdentityRecord) -> User | None:
         """A stale reservation: bind it to its user if one was made, else undo it."""
@@ -134,17 +166,30 @@ class IdentityLedger:
             for attribute in MIRRORED
             if (value := record.value(attribute)) and user.attr(attribute) != value
         }
+        for attribute in missing:
+            if user.attr(attribute):
+                # Keycloak 26.5 cannot keep these read-only for admins while the service
+                # account writes them: an operator's edit is undone here.
+                log.warning(
+                    "keycloak user %s had %s %r; restored the store's %r",
+                    user.id,
+                    attribute,
+                    user.attr(attribute),
+                    missing[attribute],
+                )
         if missing:
             try:
-                user = self._identity.update_user(user.id, attributes=missing)
+                user = self._writer.update(user.id, attributes=missing)
             except NotFound:
                 self.store.retire(user.id)
                 raise
         return record, user
 
-    def follow(self, user: User, record: IdentityRecord) -> None:
+    def follow(self, user: User, record: IdentityRecord) -> dict[str, int]:
         """Keycloak says the user's identifiers changed (an operator's edit): the store follows
-        where no other identity holds the new value."""
+        where no other identity holds the new value. Returns the identifiers another identity
+        holds, with its uid (reported, not bound)."""
+        refused: dict[str, int] = {}
         for attribute in UNIQUE_ATTRIBUTES:
             if attribute == "invite_code":
                 continue
@@ -154,12 +199,18 @@ class IdentityLedger:
             try:
                 self.store.set_identifier(user.id, attribute, value)
             except IdentityConflict as conflict:
+                holder = conflict.holder
+                if holder.state == "reserved" and holder.change_of == user.id:
+                    self.store.transfer(holder.reservation_id)  # the user's own change landed
+                    continue
                 log.warning(
                     "keycloak user %s now has %s of uid %d; the store keeps it there",
                     user.id,
                     attribute,
-                    conflict.holder.uid,
+                    holder.uid,
                 )
+                refused[attribute] = holder.uid
+        return refused
 
 
 def is_made_for(user: User, record: IdentityRecord) -> bool:

@@ -41,6 +41,10 @@ class LegacyPasswords(Protocol):
 
     def forget(self, user_id: str) -> None: ...
 
+    def pending(self, user_id: str) -> bool:
+        """Whether the user has a kept hash not yet moved into Keycloak."""
+        ...
+
 
 class Sessions:
     def __init__(
@@ -88,6 +92,12 @@ class Sessions:
                 raise
             tokens = self._sign_in_legacy(contract, user, password)
         return SignIn(user, tokens)
+
+    def has_password(self, user_id: str) -> bool:
+        """A password in Keycloak, or a migrated user's kept hash waiting for its first use."""
+        if self._identity.has_password(user_id):
+            return True
+        return self._legacy is not None and self._legacy.pending(user_id)
 
     def forget_legacy_password(self, user_id: str) -> None:
         """A migrated user's kept hash stops counting (their password was removed or reset)."""

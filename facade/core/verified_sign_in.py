@@ -8,6 +8,8 @@ invite code is refused before the verification code is consumed, so the user can
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TypeVar
 
 from facade.core.accounts import Accounts
 from facade.core.delivery import Channel
@@ -17,6 +19,10 @@ from facade.core.ports import CodeVerifier, WechatSessions
 from facade.core.registration import Registrar
 from facade.core.sessions import Sessions
 from facade.core.users import UserDirectory
+
+_R = TypeVar("_R")
+#: Finds the holder again when a concurrent sign-in registered it first.
+_FindAgain = Callable[[], User | None]
 
 
 class VerifiedSignIns:
@@ -52,15 +58,58 @@ class VerifiedSignIns:
         """Sign in the holder of a canonical phone (``sms``) or email proven by ``code``.
 
         With ``register`` an unknown phone gets a new user; without, it is NotFound, told
-        only after the code checks (only the holder learns whether an account exists). A
-        disabled user and an unknown invite code are refused before the code is spent. A
+        only after the code checks (only the holder learns whether an account exists). An
+        unknown invite code is refused before the code checks, a disabled user after it checks
+        and before it is spent. A
         holder whose phone or email was given without proof loses its password and sessions
         to this proof (contracts README: the proof wins).
         """
+        return self._by_code(
+            (contract, channel, target, code, purpose),
+            client_ip=client_ip,
+            register=register,
+            new_user_attributes=new_user_attributes,
+            invite_code=invite_code,
+            finish=partial(self._sign_in, contract),
+        )
+
+    def holder_by_code(
+        self,
+        contract: str,
+        channel: Channel,
+        target: str,
+        code: str,
+        *,
+        client_ip: str | None = None,
+        purpose: str = "login",
+        register: bool = True,
+        new_user_attributes: Mapping[str, str] | None = None,
+    ) -> User:
+        """:meth:`by_code` without the token step: the proven holder (registered on the way),
+        for a sign-in completed elsewhere (Keycloak's login page, through ``facade/oidc``)."""
+        return self._by_code(
+            (contract, channel, target, code, purpose),
+            client_ip=client_ip,
+            register=register,
+            new_user_attributes=new_user_attributes,
+            invite_code=None,
+            finish=lambda user, new, again: self._holder(user, new, again)[0],
+        )
+
+    def _by_code(
+        self,
+        proof: tuple[str, Channel, str, str, str],
+        *,
+        client_ip: str | None,
+        register: bool,
+        new_user_attributes: Mapping[str, str] | None,
+        invite_code: str | None,
+        finish: Callable[[User | None, Registration | None, _FindAgain], _R],
+    ) -> _R:
+        """The checks and code of :meth:`by_code`; ``finish`` ends it while the code is held."""
+        contract, channel, target, code, purpose = proof
         self._sessions.limit_attempt(contract, client_ip)
         user = self._directory.find_by_target(channel, target)
-        if user is not None and not user.enabled:
-            raise AccountDisabled("account disabled")
         inviter = self._inviter(invite_code) if user is None and register else None
         if user is None and not register:
             self._codes.verify(contract, purpose, target, code)
@@ -68,6 +117,10 @@ class VerifiedSignIns:
         # The code is spent only if the sign-in succeeds: one that fails half-way (Keycloak or
         # Redis gone) leaves the code usable, and a user it registered is found on the retry.
         with self._codes.held(contract, purpose, target, code):
+            # Told only after the code checks (else anyone could learn that a phone's account
+            # is disabled), and before it is spent: re-enabled, the user signs in with it.
+            if user is not None and not user.enabled:
+                raise AccountDisabled("account disabled")
             registration = None
             if user is None:
                 attributes = dict(new_user_attributes or {})
@@ -82,11 +135,8 @@ class VerifiedSignIns:
                 )
             else:
                 user = self._accounts.accept_proof(user, channel)
-            return self._sign_in(
-                contract,
-                user,
-                registration,
-                lambda: self._directory.find_by_target(channel, target),
+            return finish(
+                user, registration, lambda: self._directory.find_by_target(channel, target)
             )
 
     def by_wechat(
@@ -132,6 +182,16 @@ class VerifiedSignIns:
         find_again: Callable[[], User | None],
     ) -> VerifiedSignIn:
         """Sign in the user found, or register ``registration`` first when none was."""
+        user, is_new = self._holder(user, registration, find_again)
+        # Found, registered or updated within this call: fresh from Keycloak already.
+        tokens = self._sessions.sign_in_verified(contract, user, just_read=True)
+        return VerifiedSignIn(user, tokens, is_new)
+
+    def _holder(
+        self, user: User | None, registration: Registration | None, find_again: _FindAgain
+    ) -> tuple[User, bool]:
+        """The user found (identifiers ensured), or ``registration`` registered; and whether
+        this call registered it."""
         is_new = False
         if user is None:
             assert registration is not None
@@ -145,9 +205,7 @@ class VerifiedSignIns:
                     raise
         else:
             user = self._registrar.ensure_identifiers(user)
-        # Found, registered or updated within this call: fresh from Keycloak already.
-        tokens = self._sessions.sign_in_verified(contract, user, just_read=True)
-        return VerifiedSignIn(user, tokens, is_new)
+        return user, is_new
 
     def _find_wechat_user(self, openid: str, unionid: str | None) -> User | None:
         if unionid:

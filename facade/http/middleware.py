@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -12,6 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import falcon
+
+from facade.observability.context import REQUEST_ID
 
 access_log = logging.getLogger("facade.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -28,24 +31,26 @@ def client_ip(remote_addr: str, forwarded_for: str | None, trusted: tuple[Networ
     Walks the chain from the right, past every trusted proxy, so that a client cannot spoof its
     address by sending an X-Forwarded-For of its own to a proxy that appends to it.
     """
-    if not _is_trusted(remote_addr, trusted) or not forwarded_for:
+    if not _trust(remote_addr, trusted) or not forwarded_for:
         return remote_addr
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
+        trusted_hop = _trust(hop, trusted)
+        if trusted_hop is None:
             return remote_addr
-        if not _is_trusted(hop, trusted):
+        if not trusted_hop:
             return hop
     return hops[0] if hops else remote_addr
 
 
-def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _trust(address: str, trusted: tuple[Network, ...]) -> bool | None:
+    """Whether a trusted proxy has ``address``; None when it is no IP address. Cached: every
+    request asks it of the same few proxies (parsing an address is most of this middleware)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
+        return None
     return any(ip in network for network in trusted)
 
 
@@ -65,6 +70,7 @@ class RequestContext:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         incoming = req.get_header("X-Request-Id") or ""
         req.context.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else self._new_id()
+        REQUEST_ID.set(req.context.request_id)  # for Keycloak calls and log lines
         req.context.client_ip = client_ip(
             req.remote_addr or "", req.get_header("X-Forwarded-For"), self._trusted
         )
@@ -74,6 +80,7 @@ class RequestContext:
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
     ) -> None:
         resp.set_header("X-Request-Id", req.context.request_id)
+        REQUEST_ID.set("")
         if not access_log.isEnabledFor(logging.INFO):
             return
         # Path only: query strings and bodies may carry phone numbers, codes or tokens.

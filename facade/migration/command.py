@@ -13,9 +13,12 @@ from typing import Any, TextIO
 
 from keycloak import KeycloakAdmin
 
-from facade.migration.importer import Importer, Plan, Step
+from facade.adapters.keycloak_import import operator_login
+from facade.migration.importer import BATCH, Importer, Plan, Step
 from facade.migration.rows import COLUMNS, read_export
 from facade.settings import Settings
+
+__all__ = ["ImportOptions", "build_importer", "operator_login", "run_import"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class ImportOptions:
     report: Path | None = None
     hash_scheme: str | None = None
     uid_floor: int = 0
-    batch: int = 250
+    batch: int = BATCH
     progress: bool = True
 
 
@@ -38,9 +41,9 @@ def build_importer(
     is an operator's login (see :func:`operator_login`)."""
     from facade.adapters.identity_store import SqlIdentityStore
     from facade.adapters.keycloak import KeycloakGateway
+    from facade.adapters.keycloak_import import KeycloakImportAdmin
     from facade.core.identity_ledger import IdentityLedger
     from facade.core.registration import new_invite_code
-    from facade.migration.realm import RealmAdmin
 
     settings = settings or Settings.from_env()
     store = SqlIdentityStore(settings.database_url)
@@ -51,24 +54,12 @@ def build_importer(
         ledger,
         store,
         gateway,
-        RealmAdmin(admin, settings.keycloak_realm),
+        KeycloakImportAdmin(admin, settings.keycloak_realm),
         settings.keycloak_realm,
         new_invite_code,
         hash_scheme=options.hash_scheme,
         uid_floor=options.uid_floor,
         batch=options.batch,
-    )
-
-
-def operator_login(settings: Settings, username: str, password: str) -> KeycloakAdmin:
-    """A master-realm administrator working on the facade realm (as ``facade realm apply``)."""
-    return KeycloakAdmin(
-        server_url=settings.keycloak_url.rstrip("/") + "/",
-        username=username,
-        password=password,
-        realm_name=settings.keycloak_realm,
-        user_realm_name="master",
-        timeout=120,
     )
 
 

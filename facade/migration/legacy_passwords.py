@@ -8,7 +8,7 @@ from facade.migration.hashes import verify_legacy
 
 class StoredLegacyPasswords:
     """:class:`facade.core.sessions.LegacyPasswords` over the identity store. Asked only
-    after Keycloak refused a password, so ordinary sign-ins never touch it."""
+    after Keycloak refused a password or has none, so ordinary sign-ins never touch it."""
 
     def __init__(self, store: SqlIdentityStore) -> None:
         self._store = store
@@ -18,6 +18,9 @@ class StoredLegacyPasswords:
         if legacy is None:
             return None
         return verify_legacy(password, legacy)
+
+    def pending(self, user_id: str) -> bool:
+        return self._store.legacy_password(user_id) is not None
 
     def forget(self, user_id: str) -> None:
         self._store.drop_legacy_password(user_id)

@@ -43,7 +43,18 @@ COLUMNS = (
 _USERNAME = re.compile(r"^[^<>&\"'\s$%!#?§,;:*~/\\|^=\[\]{}()\x00-\x1f\x7f]{3,255}$")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
-_GENDERS = {"0": "0", "1": "1", "2": "2", "unknown": "0", "male": "1", "m": "1", "female": "2"}
+#: The apps' 0/1/2 (or names) -> what the realm stores: OIDC's ``male``/``female``, no value for
+#: unknown (``facade/realm/sso.py``; member renders its codes at its edge).
+_GENDERS: dict[str, str | None] = {
+    "0": None,
+    "1": "male",
+    "2": "female",
+    "unknown": None,
+    "male": "male",
+    "m": "male",
+    "female": "female",
+    "f": "female",
+}
 _MAX_TEXT = 255
 
 
@@ -133,7 +144,8 @@ def parse_row(line: int, raw: Mapping[str, Any]) -> ExportRow:
     if (value := _text(raw, "gender")) is not None:
         if value.lower() not in _GENDERS:
             raise RowError("gender: 0, 1, 2 (or unknown, male, female)")
-        attributes["gender"] = _GENDERS[value.lower()]
+        if (gender := _GENDERS[value.lower()]) is not None:
+            attributes["gender"] = gender
     if (value := _text(raw, "member_level")) is not None:
         if value not in {str(n) for n in range(1, 10)}:
             raise RowError("member_level: 1 to 9")

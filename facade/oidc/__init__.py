@@ -2,7 +2,10 @@
 
 Keycloak brokers to it as identity provider ``phone`` (``keycloak-realm/sso.json``):
 
-* ``GET|POST <prefix>/authorize``: the phone + code page; on success a code for Keycloak;
+* ``GET|POST <prefix>/authorize``: the phone page (SMS code, password, or an SMS password
+  reset); on success a code for Keycloak. Keycloak forwards the ``login_hint`` its page was
+  given: a phone opens the code form with that phone and sends a code at once (once per
+  authorization request), ``password[:<phone>]`` and ``reset[:<phone>]`` open those forms;
 * ``POST <prefix>/token``: the code (with PKCE verifier and client secret) for an ID token;
 * ``GET <prefix>/jwks`` and ``<prefix>/.well-known/openid-configuration``.
 
@@ -11,9 +14,11 @@ Keycloak stays unmodified; the facade keeps the one place where codes are sent a
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import falcon
 from authlib.oauth2 import OAuth2Error
@@ -21,8 +26,8 @@ from authlib.oauth2 import OAuth2Error
 from facade.bootstrap import Services
 from facade.core.errors import FacadeError
 from facade.oidc.keys import RedisSigningKeys
-from facade.oidc.page import TEXTS, PageState, error_text, locale_of, render
-from facade.oidc.phone_sign_in import PhoneSignIn
+from facade.oidc.page import MODES, TEXTS, PageState, error_text, locale_of, render
+from facade.oidc.phone_sign_in import RESET, PhoneSignIn, proven_phone
 from facade.oidc.server import (
     CodeStore,
     FalconRequest,
@@ -61,11 +66,20 @@ def _respond(resp: falcon.Response, answer: tuple[int, Any, list[tuple[str, str]
 
 
 class Authorize(_Endpoint):
-    """The page. Each POST carries ``step`` (send or login) and the double-submit CSRF token."""
+    """The page. Each POST carries ``step`` (send, login, password, reset) and the
+    double-submit CSRF token."""
 
-    def __init__(self, sso: SsoSettings, provider: PhoneProvider, sign_in: PhoneSignIn) -> None:
+    def __init__(
+        self,
+        sso: SsoSettings,
+        provider: PhoneProvider,
+        sign_in: PhoneSignIn,
+        first_time: Callable[[str], bool],
+    ) -> None:
         super().__init__(sso, provider)
         self._sign_in = sign_in
+        #: Whether this authorization request (by its state) has not sent its code yet.
+        self._first_time = first_time
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         request = self.oauth_request(req, {})
@@ -74,8 +88,11 @@ class Authorize(_Endpoint):
         except OAuth2Error as error:
             self._refuse(req, resp, request, error)
             return
-        phone = req.get_param("login_hint") or ""
-        self._page(req, resp, phone=phone if phone.isdigit() else "")
+        mode, phone = _hinted(req)
+        if mode == "code" and phone and self._first_time(req.get_param("state") or ""):
+            self._send(req, resp, mode, phone, "login")
+            return
+        self._page(req, resp, mode=mode, phone=phone)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = read_form(req)
@@ -86,25 +103,50 @@ class Authorize(_Endpoint):
             self._refuse(req, resp, request, error)
             return
         locale = locale_of(req.get_param("ui_locales"))
+        mode = _mode(req.get_param("mode"))
         phone = form.get("phone", "").strip()
         cookie = req.get_cookie_values(CSRF_COOKIE) or []
         if not form.get("csrf") or form.get("csrf") not in cookie:
-            self._page(req, resp, phone=phone, error=TEXTS[locale]["csrf"])
+            self._page(req, resp, mode=mode, phone=phone, error=TEXTS[locale]["csrf"])
             return
         client_ip = getattr(req.context, "client_ip", None)
+        step = form.get("step")
         try:
-            if form.get("step") == "send":
-                sent = self._sign_in.send_code(phone, client_ip or "")
-                notice = _sent_text(locale, sent.target, sent.expires_in)
-                self._page(req, resp, phone=sent.target, notice=notice)
+            if step == "send":
+                self._send(req, resp, mode, phone, RESET if mode == "reset" else "login")
                 return
-            user = self._sign_in.verify(phone, form.get("code", "").strip(), client_ip)
+            if step == "reset":
+                self._sign_in.reset(
+                    phone, form.get("code", "").strip(), form.get("new_password", ""), client_ip
+                )
+                done = TEXTS[locale]["reset_done"]
+                self._page(req, resp, mode="password", phone=phone, notice=done)
+                return
+            if step == "password":
+                user = self._sign_in.password(phone, form.get("password", ""), client_ip)
+                who = PhoneUser(user.id, user.username, proven_phone(user), "pwd")
+            else:
+                user = self._sign_in.verify(phone, form.get("code", "").strip(), client_ip)
+                who = PhoneUser(user.id, user.username, user.attr("phone_number") or phone)
         except FacadeError as error:
-            self._page(req, resp, phone=phone, error=error_text(locale, error))
+            self._page(req, resp, mode=mode, phone=phone, error=error_text(locale, error))
             return
-        who = PhoneUser(user.id, user.username, user.attr("phone_number") or phone)
         _respond(resp, self._provider.create_authorization_response(request, who, grant))
         resp.unset_cookie(CSRF_COOKIE, path=self._sso.prefix)
+
+    def _send(
+        self, req: falcon.Request, resp: falcon.Response, mode: str, phone: str, purpose: str
+    ) -> None:
+        locale = locale_of(req.get_param("ui_locales"))
+        try:
+            sent = self._sign_in.send_code(
+                phone, getattr(req.context, "client_ip", "") or "", purpose
+            )
+        except FacadeError as error:
+            self._page(req, resp, mode=mode, phone=phone, error=error_text(locale, error))
+            return
+        notice = _sent_text(locale, sent.sent.target, sent.sent.expires_in)
+        self._page(req, resp, mode=mode, phone=sent.sent.target, notice=notice)
 
     def _page(self, req: falcon.Request, resp: falcon.Response, **fields: str) -> None:
         token = secrets.token_urlsafe(24)
@@ -127,9 +169,10 @@ class Authorize(_Endpoint):
         resp.content_type = falcon.MEDIA_HTML
         resp.set_header("Cache-Control", "no-store")
         resp.set_header("X-Frame-Options", "DENY")
+        query = urlencode([(k, v) for k, v in parse_qsl(req.query_string) if k != "mode"])
         resp.text = render(
             PageState(
-                action=f"{req.path}?{req.query_string}",
+                action=f"{req.path}?{query}",
                 csrf=token,
                 locale=locale_of(req.get_param("ui_locales")),
                 back_url=back,
@@ -189,6 +232,20 @@ class Discovery(_Endpoint):
         }
 
 
+def _mode(value: str | None) -> str:
+    return value if value in MODES else "code"
+
+
+def _hinted(req: falcon.Request) -> tuple[str, str]:
+    """The form and phone to open with: the page's own ``mode`` link, else Keycloak's
+    forwarded ``login_hint`` (``<phone>``, ``password[:<phone>]`` or ``reset[:<phone>]``)."""
+    hint = (req.get_param("login_hint") or "").strip()
+    mode, _, phone = hint.partition(":") if hint[:1].isalpha() else ("code", "", hint)
+    phone = phone if phone.lstrip("+").isdigit() else ""
+    own = req.get_param("mode")
+    return (_mode(own), phone) if own else (_mode(mode), phone)
+
+
 def _sent_text(locale: str, phone: str, ttl: int) -> str:
     return TEXTS[locale]["sent"].format(phone=phone, minutes=max(1, ttl // 60))
 
@@ -203,9 +260,20 @@ def mount_sso(app: falcon.App[Any, Any], settings: Settings, services: Services)
     keys = RedisSigningKeys(services.redis, services.keys, settings.secret, sso.key_rotation)
     provider = PhoneProvider(sso, redirect_uris, store).with_openid(keys)
     sign_in = PhoneSignIn(
-        services.codes, services.users, services.registrar, services.accounts, services.sessions
+        services.enrolment,
+        services.verified_sign_ins,
+        services.sessions,
+        services.identity,
+        next(iter(settings.contract_clients)),
     )
-    app.add_route(f"{sso.prefix}/authorize", Authorize(sso, provider, sign_in))
+
+    def first_time(state: str) -> bool:
+        digest = hashlib.sha256(state.encode()).hexdigest()
+        return bool(
+            services.redis.set(services.keys.key("sso", "sent", digest), 1, nx=True, ex=900)
+        )
+
+    app.add_route(f"{sso.prefix}/authorize", Authorize(sso, provider, sign_in, first_time))
     app.add_route(f"{sso.prefix}/token", Token(sso, provider))
     app.add_route(f"{sso.prefix}/jwks", Jwks(keys))
     app.add_route(f"{sso.prefix}/.well-known/openid-configuration", Discovery(sso, provider))

@@ -4,7 +4,8 @@ One client only (Keycloak's identity provider ``phone``), codes that live 60 sec
 redeemed once, PKCE S256 and a nonce required on every request, ID tokens that carry the
 verified phone and the Keycloak user it belongs to (``sub`` = Keycloak user id,
 ``preferred_username`` = its username, so "Detect existing broker user" finds exactly that user)
-and never an email.
+and never an email. A user who signed in by password gets its phone asserted only if it was
+stored proven.
 """
 
 from __future__ import annotations
@@ -40,11 +41,13 @@ MAX_FORM_BYTES = 16 * 1024
 
 @dataclass(frozen=True)
 class PhoneUser:
-    """Who the provider vouches for: a Keycloak user and the phone it just proved."""
+    """Who the provider vouches for: a Keycloak user, its proven phone (empty: none to
+    assert) and how it was authenticated (``sms`` or ``pwd``, OIDC's ``amr`` values)."""
 
     id: str
     username: str
     phone: str
+    method: str = "sms"
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
         return ""
 
     def get_amr(self) -> list[str]:
-        return ["sms", "otp"]
+        return ["sms", "otp"] if self.user.method == "sms" else [self.user.method]
 
 
 class FalconRequest(OAuth2Request):  # type: ignore[misc]
@@ -257,13 +260,11 @@ class _OpenIDCode(OpenIDCode):  # type: ignore[misc]
         return claims
 
     def generate_user_info(self, user: PhoneUser, scope: str) -> UserInfo:
-        """Only what the code proved: the phone and whose it is. Never an email."""
-        return UserInfo(
-            sub=user.id,
-            preferred_username=user.username,
-            phone_number=user.phone,
-            phone_number_verified=True,
-        )
+        """Only what was proved: whose it is and a proven phone. Never an email."""
+        info = UserInfo(sub=user.id, preferred_username=user.username)
+        if user.phone:
+            info.update(phone_number=user.phone, phone_number_verified=True)
+        return info
 
 
 class PhoneProvider(AuthorizationServer):  # type: ignore[misc]

@@ -48,7 +48,12 @@ REALM_SETTINGS = (
     "loginTheme",
     "accountTheme",
     "emailTheme",
+    # Admin events with representation: `facade identities follow` reads operators' changes.
+    "adminEventsEnabled",
+    "adminEventsDetailsEnabled",
 )
+#: realm-management roles of the ``facade`` service account (``view-events``: the follower).
+SERVICE_ROLES = ("view-users", "query-users", "manage-users", "view-events")
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ def apply_realm(login: AdminLogin, realm_dir: Path = REALM_DIR) -> list[str]:
     apply_localization(admin, login.realm, realm.get("localizationTexts", {}))
     changes += apply_sso(admin, login.realm, login.facade_url, realm_dir)
     changes += _grant_impersonation(admin, login)
+    changes += _grant_service_roles(admin, login)
     return changes
 
 
@@ -227,6 +233,21 @@ def _grant_impersonation(admin: KeycloakAdmin, login: AdminLogin) -> list[str]:
         admin.delete_client_authz_policy(management_id, legacy["id"])
         changes.append(f"removed the legacy policy {LEGACY_POLICY_NAME}")
     return changes
+
+
+def _grant_service_roles(admin: KeycloakAdmin, login: AdminLogin) -> list[str]:
+    """The service account's realm-management roles, on realms imported before one was added."""
+    account = admin.get_client_service_account_user(_client_uuid(admin, login.service_client_id))
+    management_id = admin.get_client_id("realm-management")
+    if management_id is None:
+        raise RuntimeError("realm lacks realm-management")
+    held = {r["name"] for r in admin.get_client_roles_of_user(account["id"], management_id)}
+    missing = [name for name in SERVICE_ROLES if name not in held]
+    if not missing:
+        return []
+    roles = [admin.get_client_role(management_id, name) for name in missing]
+    admin.assign_client_role(account["id"], management_id, roles)
+    return [f"granted {login.service_client_id!r} the roles {missing}"]
 
 
 def _ensure_client_policy(

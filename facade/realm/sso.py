@@ -6,7 +6,9 @@ So ``keycloak-realm/sso.json`` lists only what the facade adds or changes, and t
 any realm, new or years old, to it idempotently:
 
 * standard claims by mappers (``phone_number`` from the profile's ``phone_number``, ``picture``
-  from ``avatar``, ``nickname``, ``gender_code``, ``uid`` in a realm-default scope ``uid``);
+  from ``avatar``, ``nickname``, ``gender`` as OIDC defines it, ``uid`` in a realm-default
+  scope ``uid``); the realm stores OIDC's ``female``/``male`` (absent = unknown) and member
+  renders its 0/1/2 at its edge, so users stored with the old codes are rewritten here;
 * the first-broker-login flow "Detect existing broker user" then "Automatically set existing
   user", both REQUIRED: a phone sign-in only ever links to the user the facade found or
   registered for that phone, it never creates, reviews or merges one in Keycloak;
@@ -44,6 +46,7 @@ def apply_sso(
     changes: list[str] = []
     for scope in wanted["clientScopes"]:
         changes += _apply_scope(admin, realm, scope)
+    changes += _migrate_gender_codes(admin)
     changes += _apply_flow(admin, realm, wanted["firstBrokerLoginFlow"])
     changes += _apply_identity_provider(
         admin, realm, _with_url(wanted["identityProvider"], facade_url)
@@ -115,6 +118,28 @@ def _apply_scope(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> li
             )
             changes.append(f"updated mapper {wanted['name']}/{mapper['name']}")
     return changes
+
+
+#: What realms before OIDC's gender stored: member's codes (0 = unknown, so no value).
+_OLD_GENDER_CODES = {"0": None, "1": "male", "2": "female"}
+
+
+def _migrate_gender_codes(admin: KeycloakAdmin) -> list[str]:
+    """Rewrite every user still holding a 0/1/2 gender code (idempotent: none are left)."""
+    rewritten = 0
+    for code, value in _OLD_GENDER_CODES.items():
+        for found in admin.get_users({"q": f"gender:{code}", "briefRepresentation": False}):
+            user = admin.get_user(found["id"])
+            attributes = dict(user.get("attributes") or {})
+            if attributes.get("gender") != [code]:
+                continue  # the search matches substrings
+            if value is None:
+                attributes.pop("gender")
+            else:
+                attributes["gender"] = [value]
+            admin.update_user(user["id"], {**user, "attributes": attributes})
+            rewritten += 1
+    return [f"rewrote the 0/1/2 gender code of {rewritten} users"] if rewritten else []
 
 
 def _apply_flow(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> list[str]:

@@ -121,6 +121,18 @@ def up() -> int:
         )
     pids["facade"] = facade.pid
     write_pids(_pids_file(), pids)
+    # Operators' changes in the admin console reach the identity store (admin events).
+    with (state / "follow.log").open("ab") as log:
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "facade.cli", "identities", "follow"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            cwd=REPO,
+            start_new_session=True,
+        )
+    pids["follow"] = follower.pid
+    write_pids(_pids_file(), pids)
     _wait_http(f"http://127.0.0.1:{FACADE_PORT}/readyz", facade, state / "facade.log")
     pids["demo"] = start_demo_app(keycloak.url, state)
     write_pids(_pids_file(), pids)
@@ -131,7 +143,7 @@ def up() -> int:
 
 def down() -> int:
     pids = read_pids(_pids_file())
-    for name in ("demo", "facade", "wechat", "keycloak", "redis"):
+    for name in ("demo", "follow", "facade", "wechat", "keycloak", "redis"):
         pid = pids.get(name)
         if pid and alive(pid):
             print(f"stopping {name} ({pid})", flush=True)

@@ -10,7 +10,9 @@ describes the same services; ``tests/ops/test_topology.py`` keeps the two in ste
 Every port is ``FACADE_PROD_PORT_BASE`` (8100) plus an offset, so the development stack (8000,
 8080, 6379, 8090) keeps running beside it; ``FACADE_PROD_STACK_DIR`` moves the state directory.
 Generated secrets (server secret, database and Keycloak admin passwords) stay in
-``secrets.json`` there (mode 600) and are reused by the next ``up``.
+``secrets.json`` there (mode 600) and are reused by the next ``up``. ``FACADE_PROD_KEYCLOAK_FRONT``
+(a port) makes the facades reach Keycloak through a relay there: the fault suite's
+(``benchmarks/faults.py``), which it can make hang.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
 #: The services of the deployment (``docker/compose.yaml`` has these, plus ``realm-apply``).
-SERVICES = ("postgres", "redis", "keycloak", "facade-1", "facade-2", "nginx")
+SERVICES = ("postgres", "redis", "keycloak", "facade-1", "facade-2", "identities-follow", "nginx")
 #: Local stand-ins for the Internet's providers; not in the compose file.
 STANDINS = ("wechat", "providers")
 ADMIN_USER = "admin"
@@ -218,8 +220,7 @@ def _up(
     record: Callable[[str, Popen[bytes] | None], None],
 ) -> None:
     java_home = find_java_home()
-    redis_server = RedisServer(state / "redis", port=p.redis, persistent=True)
-    redis_server.start()
+    redis_server = start_redis(state, p)
     record("redis", redis_server.process)
     redis_server.wait_ready()
 
@@ -229,21 +230,11 @@ def _up(
     postgres.start(state / "postgres.log")
     record("postgres", postgres.process)
     postgres.wait_ready()
-    db = database(p, values)
-    postgres.ensure_database(db)
+    postgres.ensure_database(database(p, values))
     postgres.ensure_database(identity_database(p, values))
 
     print(f"keycloak: start mode on PostgreSQL (JDK {java_home}) ...", flush=True)
-    keycloak = KeycloakServer(
-        workdir=state,
-        http_port=p.keycloak,
-        management_port=p.keycloak_management,
-        admin_username=ADMIN_USER,
-        admin_password=values["admin_password"],
-        persistent=True,
-        database=db,
-    )
-    keycloak.start()
+    keycloak = start_keycloak(state, p, values)
     record("keycloak", keycloak.process)
 
     wechat = WechatStandinProcess(state, port=p.wechat, appid=DEV_APPID, secret=DEV_SECRET)
@@ -268,33 +259,17 @@ def _up(
         )
     record("providers", providers)
     wechat.wait_ready()
-    ready = _wait_file(standins_dir / "ready.json", providers)
+    _wait_file(standins_dir / "ready.json", providers)
 
     keycloak.wait_ready(timeout=420)
     for change in apply_realm(AdminLogin(keycloak.url, ADMIN_USER, values["admin_password"])):
         print(f"realm: {change}", flush=True)
 
-    provider_env = provider_standins.facade_settings(
-        str(ready["aliyun_url"]), int(str(ready["smtp_port"])), Path(str(ready["cert"]))
-    )
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FACADE_")},
-        **facade_environment(p, values, provider_env),
-        "FACADE_METRICS_DIR": str(state / "metrics"),
-    }
+    for index in (1, 2):
+        record(f"facade-{index}", start_facade(state, p, values, index))
     for index, port in enumerate(p.facades, start=1):
-        with (state / f"facade-{index}.log").open("ab") as log:
-            facade = subprocess.Popen(
-                [sys.executable, "-m", "facade.cli", "serve", f"--bind=127.0.0.1:{port}"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=environment,
-                cwd=REPO,
-                start_new_session=True,
-            )
-        record(f"facade-{index}", facade)
-    for index, port in enumerate(p.facades, start=1):
-        _wait_http(f"http://127.0.0.1:{port}/readyz", state / f"facade-{index}.log")
+        wait_facade(port, state / f"facade-{index}.log")
+    record("identities-follow", start_follower(state, p, values))
 
     nginx = NginxServer(
         state / "nginx",
@@ -306,12 +281,87 @@ def _up(
     nginx.wait_ready()
 
 
+# One way to start each restartable part, for ``up`` and for the fault suite
+# (benchmarks/faults.py), which kills and restarts them one at a time.
+
+
+def start_redis(state: Path, p: Ports) -> RedisServer:
+    redis_server = RedisServer(state / "redis", port=p.redis, persistent=True)
+    redis_server.start()
+    return redis_server
+
+
+def start_keycloak(state: Path, p: Ports, values: dict[str, str]) -> KeycloakServer:
+    keycloak = KeycloakServer(
+        workdir=state,
+        http_port=p.keycloak,
+        management_port=p.keycloak_management,
+        admin_username=ADMIN_USER,
+        admin_password=values["admin_password"],
+        persistent=True,
+        database=database(p, values),
+    )
+    keycloak.start()
+    return keycloak
+
+
+def start_facade(state: Path, p: Ports, values: dict[str, str], index: int) -> Popen[bytes]:
+    """``facade serve`` number ``index`` (1 or 2) in production mode, once the provider
+    stand-ins are up; its own process group, so that it can be killed whole."""
+    port = p.facades[index - 1]
+    with (state / f"facade-{index}.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "facade.cli", "serve", f"--bind=127.0.0.1:{port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=facade_process_environment(state, p, values),
+            cwd=REPO,
+            start_new_session=True,
+        )
+
+
+def start_follower(state: Path, p: Ports, values: dict[str, str]) -> Popen[bytes]:
+    """``facade identities follow``: operators' changes in Keycloak reach the identity store."""
+    with (state / "identities-follow.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "facade.cli", "identities", "follow"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=facade_process_environment(state, p, values),
+            cwd=REPO,
+            start_new_session=True,
+        )
+
+
+def facade_process_environment(state: Path, p: Ports, values: dict[str, str]) -> dict[str, str]:
+    """The whole environment of a facade process (also what ``facade identities`` needs)."""
+    ready = json.loads((state / "providers" / "ready.json").read_text())
+    provider_env = provider_standins.facade_settings(
+        str(ready["aliyun_url"]), int(str(ready["smtp_port"])), Path(str(ready["cert"]))
+    )
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FACADE_")},
+        **facade_environment(p, values, provider_env),
+        "FACADE_METRICS_DIR": str(state / "metrics"),
+    }
+    keycloak_front = os.environ.get("FACADE_PROD_KEYCLOAK_FRONT")
+    if keycloak_front:
+        # The fault suite's TCP relay in front of Keycloak, which it can make hang.
+        environment["FACADE_KEYCLOAK_URL"] = f"http://127.0.0.1:{int(keycloak_front)}"
+    return environment
+
+
+def wait_facade(port: int, log: Path, timeout: float = 60) -> None:
+    _wait_http(f"http://127.0.0.1:{port}/readyz", log, timeout)
+
+
 def down() -> int:
     pids = read_pids(_pids_file())
     order = (
         "nginx",
         "facade-1",
         "facade-2",
+        "identities-follow",
         "providers",
         "wechat",
         "keycloak",

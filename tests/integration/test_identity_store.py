@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 
 import pytest
 
@@ -135,3 +136,37 @@ def test_the_redis_state_only_moves_forward(store):
     state = store.record_redis_state("g2", 7, lost_at=100.0)
     assert (state.generation, state.epoch, state.lost_at) == ("g2", 9, 100.0)
     assert store.record_redis_state("g2", 1, lost_at=50.0).lost_at == 100.0
+
+
+def test_writes_to_one_user_take_turns_across_connections(store):
+    """The user lock is the store's (a second process would wait the same way)."""
+    entered = threading.Event()
+    order: list[str] = []
+    lock_name = "kc-" + secrets.token_hex(4)
+
+    def second() -> None:
+        entered.wait(5)
+        with store.user_lock(lock_name):
+            order.append("second")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with store.user_lock(lock_name):
+        entered.set()
+        time.sleep(0.3)
+        order.append("first")
+    thread.join(10)
+    assert order == ["first", "second"]
+
+
+def test_a_phone_change_reservation_moves_onto_its_user_once(store):
+    old, new = random_phone(), random_phone()
+    user = store.adopt("kc-" + secrets.token_hex(4), "u", {"phone_number": old}, invite)[0]
+    change = store.reserve({"phone_number": new}, "u", invite, change_of=user.keycloak_id)
+    assert store.find("phone_number", old).uid == user.uid  # still bound meanwhile
+    moved = store.transfer(change.reservation_id)
+    assert (moved.uid, moved.phone) == (user.uid, new)
+    assert store.find("phone_number", new).uid == user.uid
+    assert store.find("phone_number", old) is None
+    assert store.reservation(change.reservation_id).state == "retired"
+    assert store.transfer(change.reservation_id) is None  # settled already

@@ -21,7 +21,7 @@ CONTRACT_ATTRIBUTES = {
     "phone_number_verified": "true",
     "nickname": "用户138****8000",
     "avatar": "https://example.com/avatar.jpg",
-    "gender": "2",
+    "gender": "female",
     "member_level_id": "3",
     "points": "1500",
     "is_verified": "true",

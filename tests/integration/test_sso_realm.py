@@ -3,6 +3,7 @@ themes and an admin console in the operators' language (``facade realm apply`` +
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 
@@ -69,7 +70,7 @@ def test_id_token_carries_the_standard_claims_of_a_facade_user(
                 "phone_number_verified": "true",
                 "nickname": "小明",
                 "avatar": "https://example.com/a.png",
-                "gender": "2",
+                "gender": "female",
                 "uid": "4242",
             },
         )
@@ -79,8 +80,8 @@ def test_id_token_carries_the_standard_claims_of_a_facade_user(
     assert claims["phone_number_verified"] is True
     assert claims["picture"] == "https://example.com/a.png"
     assert claims["nickname"] == "小明"
-    assert claims["gender_code"] == 2
-    assert "gender" not in claims  # OIDC's gender is "female"/"male", never "2"
+    assert claims["gender"] == "female"  # OIDC's value, as the realm stores it
+    assert "gender_code" not in claims
     assert claims["uid"] == 4242
     assert claims["preferred_username"] == username
 
@@ -145,7 +146,7 @@ def test_profile_groups_and_selects_reach_keycloak(operator):
     assert {g["name"] for g in profile["groups"]} >= {"account", "member", "wechat"}
     assert by_name["wechat_openid"]["group"] == "wechat"
     assert by_name["gender"]["annotations"]["inputType"] == "select"
-    assert by_name["gender"]["validations"]["options"]["options"] == ["0", "1", "2"]
+    assert by_name["gender"]["validations"]["options"]["options"] == ["female", "male"]
     assert by_name["member_level_id"]["annotations"]["inputType"] == "select"
 
 
@@ -153,4 +154,52 @@ def test_admin_console_refuses_a_gender_outside_the_select(gateway: KeycloakGate
     from facade.core.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
-        gateway.create_user(NewUser(username=random_username(), attributes={"gender": "9"}))
+        gateway.create_user(NewUser(username=random_username(), attributes={"gender": "2"}))
+
+
+def test_realm_apply_rewrites_gender_codes_of_existing_users_as_oidc_values(keycloak):
+    """Realms from before OIDC's gender stored member's 0/1/2: apply rewrites them once (a
+    throwaway realm whose profile still takes the old codes stands for such a realm)."""
+    from keycloak import KeycloakAdmin
+
+    from facade.realm.sso import _migrate_gender_codes
+
+    name = f"gender-{secrets.token_hex(4)}"
+    admin = KeycloakAdmin(
+        server_url=keycloak.url + "/",
+        username=keycloak.admin_user,
+        password=keycloak.admin_password,
+        realm_name="master",
+    )
+    admin.create_realm({"realm": name, "enabled": True})
+    try:
+        admin.change_current_realm(name)
+        profile = admin.connection.raw_get(f"admin/realms/{name}/users/profile").json()
+        options = {"options": ["0", "1", "2", "female", "male"]}
+        profile["attributes"].append(
+            {
+                "name": "gender",
+                "validations": {"options": options},
+                "permissions": {"edit": ["admin"]},
+            }
+        )
+        admin.connection.raw_put(f"admin/realms/{name}/users/profile", data=json.dumps(profile))
+        ids = {}
+        for code in ("0", "1", "2", "female"):
+            ids[code] = admin.create_user(
+                {"username": f"gender-{code}", "enabled": True, "attributes": {"gender": [code]}}
+            )
+        admin.create_user({"username": "no-gender", "enabled": True, "email": "n@example.com"})
+
+        assert _migrate_gender_codes(admin) == ["rewrote the 0/1/2 gender code of 3 users"]
+        assert _migrate_gender_codes(admin) == []  # idempotent
+        stored = {
+            code: admin.get_user(user_id).get("attributes", {}).get("gender")
+            for code, user_id in ids.items()
+        }
+        assert stored == {"0": None, "1": ["male"], "2": ["female"], "female": ["female"]}
+        (untouched,) = admin.get_users({"username": "no-gender", "exact": True})
+        assert untouched["email"] == "n@example.com"
+    finally:
+        admin.change_current_realm("master")
+        admin.delete_realm(name)

@@ -90,9 +90,19 @@ def test_rows_are_canonicalised_as_the_realm_stores_them():
         "13800138000",
         "alice@example.com",
     )
-    assert row.attributes == {"gender": "2", "member_level_id": "2", "points": "7"}
+    assert row.attributes == {"gender": "female", "member_level_id": "2", "points": "7"}
     assert row.disabled and row.phone_verified and not row.email_verified
     assert row.created_ms == 1_577_836_800_000  # 08:00 in UTC+8 is midnight UTC
+
+
+@pytest.mark.parametrize(
+    ("gender", "stored"),
+    [("0", None), ("1", "male"), ("2", "female"), ("unknown", None), ("M", "male")],
+)
+def test_app_gender_codes_are_stored_as_the_realm_stores_them(gender, stored):
+    """The realm keeps OIDC's ``male``/``female`` and no value for unknown."""
+    attributes = parse_row(1, {"legacy_id": 1, "gender": gender}).attributes
+    assert attributes.get("gender") == stored
 
 
 @pytest.mark.parametrize(

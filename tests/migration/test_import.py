@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from facade.adapters.identity_store import SqlIdentityStore
-from facade.migration.realm import RealmAdmin
+from facade.adapters.keycloak_import import KeycloakImportAdmin
 from tests.conftest import random_phone, random_username
 from tests.migration.conftest import legacy_hash, legacy_id, write_jsonl
 
@@ -64,6 +64,7 @@ def test_every_scheme_signs_in_on_its_own_contract_with_the_legacy_id(
         user = apps.services.users.find_by_phone(row["phone"])
         assert user is not None and user.username == row["username"]
         assert (user.attr("nickname"), user.attr("member_level_id")) == ("老用户", "3")
+        assert user.attr("gender") == "female"
         assert user.attr("legacy_ids") == f"customer:{row['legacy_id']}"
         # Native hashes are Keycloak credentials at once; the others wait in the store.
         assert apps.services.identity.has_password(user.id) == (scheme in NATIVE), scheme
@@ -211,18 +212,18 @@ def test_a_wrong_legacy_password_counts_toward_brute_force_protection(
 def test_a_crashed_run_resumes_and_makes_each_user_once(run, apps, settings, tmp_path, monkeypatch):
     rows = [_row("Pass-word-3", "argon2") for _ in range(3)]
     export = write_jsonl(tmp_path / "customer.jsonl", rows)
-    real_import = RealmAdmin.partial_import
+    real_import = KeycloakImportAdmin.partial_import
 
     def import_then_crash(self, users):
         real_import(self, users)
         raise ConnectionError("the process died after Keycloak made the users")
 
-    monkeypatch.setattr(RealmAdmin, "partial_import", import_then_crash)
+    monkeypatch.setattr(KeycloakImportAdmin, "partial_import", import_then_crash)
     with pytest.raises(ConnectionError):
         run("customer", export)
     pending = _store(settings).legacy_entries("customer", [r["legacy_id"] for r in rows])
     assert {entry.state for entry in pending.values()} == {"pending"}
-    monkeypatch.setattr(RealmAdmin, "partial_import", real_import)
+    monkeypatch.setattr(KeycloakImportAdmin, "partial_import", real_import)
 
     resumed = run("customer", export)
     assert resumed.counts()["create"] == 3
@@ -281,3 +282,23 @@ def test_a_proof_of_an_unverified_phone_also_removes_a_pending_legacy_password(
     assert signed_in.user.id == user.id
     assert store.legacy_password(user.id) is None
     assert apps.customer_login(row["phone"], "Old-pass-42")["code"] != 0
+
+
+def test_a_migrated_user_whose_legacy_hash_waits_has_a_password(run, apps, tmp_path):
+    """Before the first password sign-in moves the hash into Keycloak, Keycloak has no
+    password, yet the person has one: ``account`` says so."""
+    row = _row("Old-pass-42", "bcrypt")
+    run("account", write_jsonl(tmp_path / "account.jsonl", [row]))
+    user = apps.services.users.find_by_phone(row["phone"])
+    assert not apps.services.identity.has_password(user.id)
+    apps.services.redis.delete(apps.services.keys.code_resend("account", row["phone"]))
+    assert apps.post("/account/send-code", {"phone": row["phone"]}).status_code == 200
+    outbox = apps.http.simulate_get("/_dev/outbox", params={"to": row["phone"]})
+    code = outbox.json["messages"][0]["code"]
+    login = apps.post("/account/phone-login", {"phone": row["phone"], "code": code})
+    assert login.status_code == 200, login.text
+    bearer = {"Authorization": f"Bearer {login.json['access_token']}"}
+    me = apps.http.simulate_get("/account/users/me", headers=bearer)
+    assert me.json["has_password"] is True, me.text
+    asked = apps.http.simulate_get("/account/users/me/has-password", headers=bearer)
+    assert asked.json == {"has_password": True}

@@ -47,6 +47,12 @@ def test_the_same_services_run_in_both() -> None:
     assert set(COMPOSE) - {"realm-apply"} == set(production.SERVICES)
 
 
+def test_the_follower_runs_with_the_facades_settings() -> None:
+    follow = COMPOSE["identities-follow"]
+    assert follow["command"] == ["facade", "identities", "follow"]
+    assert follow["environment"] == COMPOSE["facade-1"]["environment"]
+
+
 def test_keycloak_runs_in_start_mode_with_the_same_options() -> None:
     local = _local_keycloak_command()
     compose = COMPOSE["keycloak"]["command"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from facade.core.generations import RedisLossWatch
 from facade.core.identities import RedisState
 
@@ -73,3 +76,45 @@ def test_a_replaced_marker_is_a_loss_for_a_process_that_knew_the_old_one():
     marker.generation, marker.epoch = None, 0  # flushed
     watch.observe(None, 0, floor)
     assert watch.lost_at() == 99.0
+
+
+class SlowDurable(Durable):
+    """The first durable write waits for ``release``; every write is recorded."""
+
+    def __init__(self) -> None:
+        super().__init__("g1", 0)
+        self.writes: list[int] = []
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def raise_epoch(self, epoch: int) -> None:
+        self.writing.set()
+        self.release.wait(5)
+        self.writes.append(epoch)
+        super().raise_epoch(epoch)
+
+
+def test_concurrent_spends_share_one_durable_write_and_each_returns_once_it_is_durable():
+    durable = SlowDurable()
+    watch = RedisLossWatch(Marker("g1", 0), durable)
+    returned: dict[int, int] = {}
+
+    def spend(epoch: int) -> None:
+        watch.bumped(epoch)
+        returned[epoch] = durable.state.epoch  # what was durable when the caller went on
+
+    first = threading.Thread(target=spend, args=(5,))
+    first.start()
+    assert durable.writing.wait(5)
+    queued = [threading.Thread(target=spend, args=(epoch,)) for epoch in (6, 7, 8)]
+    for thread in queued:
+        thread.start()
+    while watch._epoch < 8:  # all three have seen their epoch and wait for the write
+        time.sleep(0.001)
+    durable.release.set()
+    for thread in (first, *queued):
+        thread.join(5)
+    assert durable.writes == [5, 8]
+    assert all(returned[epoch] >= epoch for epoch in (5, 6, 7, 8))
+    watch.bumped(7)  # an epoch already durable: no write
+    assert durable.writes == [5, 8]

@@ -24,7 +24,13 @@ LOGIN_PURPOSE = "login"
 
 
 def _profiles(services: Services) -> AccountProfiles:
-    return AccountProfiles(services.identity, services.users, services.registrar, services.sessions)
+    return AccountProfiles(
+        services.identity,
+        services.users,
+        services.registrar,
+        services.sessions,
+        ledger=services.ledger,
+    )
 
 
 class Register:

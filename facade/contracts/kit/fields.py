@@ -66,6 +66,8 @@ class RequestModel(BaseModel):
 
 def _canonical(function: Any, error_type: str, message: str) -> Any:
     def validate(value: str) -> str:
+        # Checked on what the client sent: canonicalising strips "13800138000\n" clean.
+        refuse_unsafe_text(value)
         try:
             return str(function(value))
         except InvalidInput:

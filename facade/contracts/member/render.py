@@ -17,6 +17,10 @@ SMS_SEND = "/auth/sms/send"
 REFRESH = "/auth/refresh"
 BIND_PHONE = "/auth/bind-phone"
 
+#: member's gender codes for the values the realm stores, OIDC's own (absent = unknown, 0).
+GENDER_CODES = {"male": 1, "female": 2}
+GENDER_VALUES = {code: value for value, code in GENDER_CODES.items()}
+
 ERRORS = ErrorTable(
     rows={
         "invalid_input": ErrorRow(400, "参数错误: {detail}"),
@@ -74,13 +78,12 @@ def member_user(user: User) -> dict[str, Any]:
     """The document's user object; ``id`` is the member app's own id for its migrated users,
     else the shared integer uid."""
     phone = user.attr("phone_number")
-    gender = _int(user.attr("gender"), 0)
     return {
         "id": public_id(user, "member"),
         "phone": phone,
         "nickname": user.attr("nickname") or default_nickname(phone, user.username),
         "avatar": user.attr("avatar") or None,
-        "gender": gender if gender in (0, 1, 2) else 0,
+        "gender": GENDER_CODES.get(user.attr("gender") or "", 0),
         "member_level_id": _int(user.attr("member_level_id"), 1),
         "points": _int(user.attr("points"), 0),
         "is_verified": user.attr("is_verified") == "true",

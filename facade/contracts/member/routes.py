@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 CONTRACT = "member"
 #: What a new member starts with (contracts/README.md, ``member``).
-NEW_MEMBER = {"gender": "0", "member_level_id": "1", "points": "0", "is_verified": "false"}
+NEW_MEMBER = {"member_level_id": "1", "points": "0", "is_verified": "false"}
 
 
 class SmsSend:
@@ -59,8 +59,8 @@ class WechatLogin:
         profile = {**NEW_MEMBER, "nickname": body.nickname or "微信用户"}
         if body.avatar:
             profile["avatar"] = body.avatar
-        if body.gender is not None:
-            profile["gender"] = str(body.gender)
+        if body.gender in render.GENDER_VALUES:
+            profile["gender"] = render.GENDER_VALUES[body.gender]
         signed_in = self._sign_ins.by_wechat(
             CONTRACT,
             body.code,

@@ -6,10 +6,20 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from facade.contracts.kit.fields import Bounded, Code, HttpUrl, Phone, RequestModel
+from facade.contracts.kit.fields import (
+    Bounded,
+    Code,
+    HttpUrl,
+    Phone,
+    RequestModel,
+    refuse_unsafe_text,
+)
 
 #: Invite codes are stored upper case (``registration.INVITE_ALPHABET``); clients may type lower.
-InviteCode = Annotated[str, AfterValidator(lambda value: value.strip().upper())]
+#: Bounded, and checked for control characters before ``strip`` could hide one.
+InviteCode = Annotated[
+    str, Bounded(64), AfterValidator(lambda value: refuse_unsafe_text(value).strip().upper())
+]
 
 
 class SmsSendRequest(RequestModel):

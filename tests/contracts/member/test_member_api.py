@@ -405,3 +405,49 @@ def test_re_enabling_a_user_does_not_revive_tokens_refused_while_disabled(member
     again = member.sms_login(login["user"]["phone"])
     fresh = again.json["data"]["token"]["access_token"]
     assert member.get("/auth/me", token=fresh).status_code == 200
+
+
+def test_an_invite_code_is_ignored_for_an_existing_user(member):
+    """README "member": an invite code counts only when it creates a user; a user registered by
+    any contract has an invite code of their own."""
+    inviter_phone, phone = random_phone(), random_phone()
+    member.sms_login(inviter_phone)
+    (inviter,) = member.services.identity.find_by_attribute("phone_number", inviter_phone)
+    existing = member.services.registrar.register(Registration(phone=phone, phone_verified=True))
+    assert existing.attr("invite_code")
+    code = member.send_code(phone)
+    unknown = member.post(
+        "/auth/login/sms", {"phone": phone, "code": code, "invite_code": "NOPE99"}
+    )
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json["data"]["is_new_user"] is False
+    member.allow_resend(phone)
+    known = {
+        "phone": phone,
+        "code": member.send_code(phone),
+        "invite_code": inviter.attr("invite_code"),
+    }
+    assert member.post("/auth/login/sms", known).status_code == 200
+    (found,) = member.services.identity.find_by_attribute("phone_number", phone)
+    assert found.attr("invited_by") is None
+
+
+def test_a_disabled_account_is_told_only_to_the_codes_holder_and_keeps_the_code(member, operator):
+    """Without the code nobody learns that a phone's account is disabled; with it the answer
+    is 403 and the code is not spent, so it signs in once an operator re-enables the user."""
+    login = member.sms_login().json["data"]
+    phone = login["user"]["phone"]
+    user_id = member.services.users.find_by_uid(login["user"]["id"]).id
+    operator.update_user(user_id, {"enabled": False})
+    member.services.users.forget(user_id)
+    member.allow_resend(phone)
+    code = member.send_code(phone)
+    wrong = "000000" if code != "000000" else "111111"
+    guessed = member.post("/auth/login/sms", {"phone": phone, "code": wrong})
+    assert guessed.status_code == 400, guessed.text
+    proven = member.post("/auth/login/sms", {"phone": phone, "code": code})
+    assert proven.status_code == 403, proven.text
+    operator.update_user(user_id, {"enabled": True})
+    member.services.users.forget(user_id)
+    again = member.post("/auth/login/sms", {"phone": phone, "code": code})
+    assert again.status_code == 200, again.text

@@ -1,6 +1,8 @@
-<#-- Identity providers as full-width buttons, labelled from the messages bundle (idp.<alias>)
-     so that "phone" reads 短信验证码登录 in zh-CN and in English in en. -->
+<#-- Identity providers as full-width buttons, labelled from the messages bundle (idp.<alias>).
+     "phone" is not listed: login.ftl makes it the 验证码登录 tab. -->
 <#macro show social>
+  <#assign others = (social.providers![])?filter(p -> p.alias != "phone")>
+  <#if others?has_content>
   <div class="${properties.kcLoginMainFooterBand!}">
       <span class="${properties.kcLoginMainFooterBandItem!} ${properties.kcLoginMainFooterHelperText!}">
           ${msg("identity-provider-login-label")}
@@ -8,7 +10,7 @@
   </div>
   <div id="kc-social-providers" class="${properties.kcFormSocialAccountSectionClass!}">
       <ul class="${properties.kcFormSocialAccountListClass!}">
-          <#list social.providers as p>
+          <#list others as p>
               <#assign key = "idp." + p.alias>
               <#assign label = msg(key)>
               <#if label == key><#assign label = p.displayName!p.alias></#if>
@@ -22,4 +24,5 @@
           </#list>
       </ul>
   </div>
+  </#if>
 </#macro>

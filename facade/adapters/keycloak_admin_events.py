@@ -1,0 +1,89 @@
+"""Keycloak's admin events on users (``GET /admin/realms/{realm}/admin-events``).
+
+Read through the gateway's own admin client, so the calls carry its timeouts and circuit
+breaker and its error translation. Needs the service account's ``view-events`` role and the
+realm's admin events with representation (both in ``keycloak-realm/facade-realm.json`` and
+``facade realm apply``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from keycloak.exceptions import KeycloakGetError, raise_error_from_response
+
+from facade.adapters.keycloak import KeycloakGateway, _translated
+from facade.core.admin_events import AdminEvent
+from facade.core.errors import Unavailable
+
+
+class KeycloakAdminEvents:
+    """:class:`facade.core.admin_events.AdminEventSource` over the Keycloak gateway."""
+
+    def __init__(self, gateway: KeycloakGateway, realm: str) -> None:
+        self._gateway = gateway
+        self._path = f"admin/realms/{realm}/admin-events"
+        self._own: str | None = None
+
+    def user_events(
+        self, since_ms: int, first: int, count: int, user_id: str | None = None
+    ) -> list[AdminEvent]:
+        query = {
+            "resourceTypes": "USER",
+            "dateFrom": str(since_ms),
+            "direction": "asc",
+            "first": str(first),
+            "max": str(count),
+        }
+        if user_id is not None:
+            query["resourcePath"] = f"users/{user_id}"
+        return [_event_from(raw) for raw in self._get(query)]
+
+    def latest_user_event(self, user_id: str) -> AdminEvent | None:
+        found = self._get({"resourceTypes": "USER", "resourcePath": f"users/{user_id}", "max": "1"})
+        return _event_from(found[0]) if found else None
+
+    def own_author_id(self) -> str:
+        """The ``sub`` of the service account's own token: its user id in the realm."""
+        if self._own is None:
+            admin = self._gateway._admin()
+            with _translated("read the service account"):
+                connection = admin.connection
+                if not connection.token:
+                    connection.get_token()
+                token_set = connection.token or {}
+                token = str(token_set.get("access_token", ""))
+            claims = jwt.decode(token, options={"verify_signature": False})
+            self._own = str(claims["sub"])
+        return self._own
+
+    def _get(self, query: Mapping[str, str]) -> list[Mapping[str, Any]]:
+        admin = self._gateway._admin()
+        with _translated("read admin events"):
+            response = admin.connection.raw_get(self._path, **query)
+            found = raise_error_from_response(response, KeycloakGetError)
+        if not isinstance(found, list):
+            raise Unavailable("keycloak", "read admin events: unexpected answer")
+        return found
+
+
+def _event_from(raw: Mapping[str, Any]) -> AdminEvent:
+    representation: Mapping[str, Any] | None = None
+    text = raw.get("representation")
+    if isinstance(text, str) and text:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        representation = parsed if isinstance(parsed, dict) else None
+    return AdminEvent(
+        id=str(raw.get("id") or f"{raw.get('time')}:{raw.get('resourcePath')}"),
+        time_ms=int(raw.get("time") or 0),
+        operation=str(raw.get("operationType", "")),
+        resource_path=str(raw.get("resourcePath", "")),
+        author_id=(raw.get("authDetails") or {}).get("userId"),
+        representation=representation,
+    )

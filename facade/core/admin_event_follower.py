@@ -1,0 +1,150 @@
+"""Operators' changes reach the facade: Keycloak's admin events on users, followed durably.
+
+An operator creates, edits and deletes users in the admin console, which the facade never
+sees through its own calls. Keycloak records each change as an admin event (the realm keeps
+them with their representation); :class:`AdminEventFollower` polls them in time order and
+settles the identity store against the user as Keycloak has it now, so handling an event twice
+changes nothing (delivery is at least once):
+
+* a user made elsewhere gets its uid and invite code from the store (adoption);
+* a phone or WeChat id set or changed follows into the store; one another identity holds is
+  reported and not bound (the store keeps its first holder);
+* a deleted user's uid is retired (never handed out again), its phone and WeChat ids freed;
+* an operator's edit of ``uid`` or ``invite_code`` is reverted to the store's value.
+
+The cursor (the newest event time handled, plus the ids seen in the last few seconds) lives in
+the store, so a restart resumes there. Events are read from a few seconds before the cursor,
+since an event may become visible after a later one (its transaction committed later).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from facade.core.admin_events import AdminEvent, AdminEventSource
+from facade.core.errors import FacadeError
+from facade.core.identity_ledger import IdentityLedger
+
+log = logging.getLogger(__name__)
+
+#: Where the follower's cursor is kept (the store's key/values).
+CURSOR_KEY = "admin_events.cursor"
+#: How far before its cursor the follower reads again (late-committed events), in ms.
+OVERLAP_MS = 5_000
+
+
+@dataclass
+class Cursor:
+    """The newest event time handled, and the ids of events seen since ``time_ms - OVERLAP_MS``."""
+
+    time_ms: int = 0
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def passed(self, event: AdminEvent) -> None:
+        self.seen[event.id] = event.time_ms
+        self.time_ms = max(self.time_ms, event.time_ms)
+
+    def dump(self) -> str:
+        horizon = self.time_ms - OVERLAP_MS
+        seen = {key: at for key, at in self.seen.items() if at >= horizon}
+        return json.dumps({"time": self.time_ms, "seen": seen}, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, text: str | None) -> Cursor | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(int(data["time"]), {str(k): int(v) for k, v in data["seen"].items()})
+
+
+class AdminEventFollower:
+    def __init__(
+        self, ledger: IdentityLedger, source: AdminEventSource, *, page_size: int = 100
+    ) -> None:
+        self._ledger = ledger
+        self._source = source
+        self._page_size = max(1, page_size)
+        self._own: str | None = None
+
+    @property
+    def cursor(self) -> Cursor:
+        """Where the next poll resumes; a store without one starts at Keycloak's oldest event
+        (handling is idempotent, and ``facade identities backfill`` covers older changes)."""
+        return Cursor.load(self._ledger.store.meta(CURSOR_KEY)) or Cursor()
+
+    def start_at(self, time_ms: int) -> None:
+        """Begin following at ``time_ms`` unless a cursor exists (a new deployment whose store
+        was just backfilled need not replay the realm's history)."""
+        if self._ledger.store.meta(CURSOR_KEY) is None:
+            self._ledger.store.set_meta(CURSOR_KEY, Cursor(time_ms).dump())
+
+    def poll(self) -> int:
+        """Read every event after the cursor, page by page; returns how many were operators'
+        (handled). The cursor is saved after each page and when a handler fails, so a failed
+        event is the first one read again."""
+        cursor = self.cursor
+        own = self._own or self._source.own_author_id()
+        self._own = own
+        since = max(0, cursor.time_ms - OVERLAP_MS)
+        first = handled = 0
+        try:
+            while True:
+                page = self._source.user_events(since, first, self._page_size)
+                for event in page:
+                    if event.id in cursor.seen:
+                        continue
+                    if event.author_id != own and event.user_id is not None:
+                        self.handle(event)
+                        handled += 1
+                    cursor.passed(event)
+                self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
+                if len(page) < self._page_size:
+                    return handled
+                first += len(page)
+        finally:
+            self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
+
+    def handle(self, event: AdminEvent) -> None:
+        """Settle the store against the user as Keycloak has it now (not as the event says:
+        a later event may have changed it again, and replaying must change nothing)."""
+        user_id = event.user_id
+        if user_id is None:
+            return
+        ledger = self._ledger
+        user = ledger.identity.get_user(user_id)
+        if user is None:
+            record = ledger.store.by_keycloak_id(user_id)
+            if record is not None and record.state != "retired":
+                ledger.store.retire(user_id)
+                log.info(
+                    "keycloak user %s was deleted: uid %d retired, its phone and WeChat ids freed",
+                    user_id,
+                    record.uid,
+                )
+            return
+        record, user = ledger.adopt(user)
+        for attribute, holder in ledger.follow(user, record).items():
+            log.error(
+                "duplicate %s: an operator gave keycloak user %s (uid %d) the %s of uid %d; "
+                "it is not bound to the new user (see `facade identities check`)",
+                attribute,
+                user_id,
+                record.uid,
+                attribute,
+                holder,
+            )
+
+    def run(self, interval: float, stop: threading.Event) -> None:
+        """Poll every ``interval`` seconds until ``stop`` is set; an unreachable Keycloak or
+        database is logged and tried again at the next poll."""
+        while not stop.is_set():
+            try:
+                handled = self.poll()
+                if handled:
+                    log.info("followed %d admin event(s) of operators", handled)
+            except FacadeError as exc:
+                log.warning("admin events not followed this time: %s", exc)
+            stop.wait(interval)

@@ -1,0 +1,47 @@
+"""Keycloak's admin events on users, as the core reads them (behind a port, like every other
+Keycloak call): the follower settles operators' changes from them, and the facade's profile
+writes notice an operator's write that landed in their window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class AdminEvent:
+    """One of Keycloak's admin events on a user (``representation``: what the caller sent)."""
+
+    id: str
+    time_ms: int
+    operation: str
+    resource_path: str
+    author_id: str | None = None
+    representation: Mapping[str, Any] | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        """The user the event is about, for events on the user itself (not its sub-resources:
+        credentials, role mappings, groups and sessions carry no identifier the store keeps)."""
+        parts = self.resource_path.split("/")
+        return parts[1] if len(parts) == 2 and parts[0] == "users" and parts[1] else None
+
+
+class AdminEventSource(Protocol):
+    """Keycloak's admin events, as the follower and the profile writes read them."""
+
+    def user_events(
+        self, since_ms: int, first: int, count: int, user_id: str | None = None
+    ) -> list[AdminEvent]:
+        """USER events at or after ``since_ms``, oldest first; ``user_id``: that user's only."""
+        ...
+
+    def latest_user_event(self, user_id: str) -> AdminEvent | None:
+        """The newest event on one user, if any."""
+        ...
+
+    def own_author_id(self) -> str:
+        """The facade's service-account user: the events it authored are the facade's writes."""
+        ...

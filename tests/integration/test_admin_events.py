@@ -1,0 +1,147 @@
+"""Operators' changes reach the facade: the admin-event follower against the real Keycloak,
+with an operator acting through the admin REST API as the admin console does."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from facade.adapters.keycloak_admin_events import KeycloakAdminEvents
+from facade.bootstrap import build_services
+from facade.core.admin_event_follower import CURSOR_KEY, AdminEventFollower, Cursor
+from facade.core.models import Registration
+from tests.conftest import random_phone, random_username
+
+
+@pytest.fixture
+def services(settings):
+    return build_services(settings.with_changes(profile_cache_ttl=0))
+
+
+class OwnUsersFollower(AdminEventFollower):
+    """The follower, settling only the users this test made: other tests share this Keycloak
+    and its operator, and their users are not this test's to change. Records what it handled."""
+
+    def __init__(self, services, mine: set[str]) -> None:
+        super().__init__(services.ledger, KeycloakAdminEvents(services.identity, "facade"))
+        self.mine = mine
+        self.handled: list[str] = []
+
+    def handle(self, event):
+        if event.user_id in self.mine:
+            self.handled.append(event.user_id)
+            super().handle(event)
+
+
+MINE: set[str] = set()
+
+
+@pytest.fixture
+def follower(services):
+    """A follower that starts now (the session's store is shared, so is its cursor)."""
+    services.ledger.store.set_meta(CURSOR_KEY, Cursor(int(time.time() * 1000) - 1000).dump())
+    return OwnUsersFollower(services, MINE)
+
+
+def console_user(operator, phone: str | None = None) -> str:
+    attributes = {"phone_number": [phone]} if phone else {}
+    user_id = operator.create_user(
+        {"username": random_username("op"), "enabled": True, "attributes": attributes}
+    )
+    MINE.add(user_id)
+    return user_id
+
+
+def edit(operator, user_id: str, **attributes: str) -> None:
+    """A console save: the whole representation as the form holds it, with these changes."""
+    rep = operator.get_user(user_id)
+    rep["attributes"] = {**(rep.get("attributes") or {}), **{k: [v] for k, v in attributes.items()}}
+    operator.update_user(user_id, rep)
+
+
+def test_a_user_created_in_the_console_gets_its_uid_and_invite_code_from_the_store(
+    services, follower, operator
+):
+    phone = random_phone()
+    user_id = console_user(operator, phone)
+    follower.poll()
+    assert user_id in follower.handled
+    record = services.ledger.store.by_keycloak_id(user_id)
+    attributes = operator.get_user(user_id)["attributes"]
+    assert record.state == "active" and record.phone == phone
+    assert attributes["uid"] == [str(record.uid)]
+    assert attributes["invite_code"] == [record.invite_code]
+
+
+def test_a_phone_set_in_the_console_moves_in_the_store(services, follower, operator):
+    old, new = random_phone(), random_phone()
+    user_id = console_user(operator, old)
+    follower.poll()
+    edit(operator, user_id, phone_number=new)
+    follower.poll()
+    store = services.ledger.store
+    assert store.find("phone_number", new).keycloak_id == user_id
+    assert store.find("phone_number", old) is None  # freed for someone else
+
+
+def test_another_users_phone_set_in_the_console_is_reported_not_bound(
+    services, follower, operator, caplog
+):
+    phone = random_phone()
+    holder = services.registrar.register(Registration(phone=phone))
+    user_id = console_user(operator)
+    follower.poll()
+    with caplog.at_level(logging.ERROR, logger="facade.core.admin_event_follower"):
+        edit(operator, user_id, phone_number=phone)
+        follower.poll()
+    assert services.ledger.store.find("phone_number", phone).keycloak_id == holder.id
+    assert services.ledger.store.by_keycloak_id(user_id).phone is None
+    assert any("duplicate phone_number" in r.getMessage() for r in caplog.records)
+
+
+def test_a_user_deleted_in_the_console_retires_its_uid_for_good(services, follower, operator):
+    phone = random_phone()
+    user_id = console_user(operator, phone)
+    follower.poll()
+    uid = services.ledger.store.by_keycloak_id(user_id).uid
+    operator.delete_user(user_id)
+    follower.poll()
+    record = services.ledger.store.by_keycloak_id(user_id)
+    assert (record.state, record.uid, record.phone) == ("retired", uid, None)
+    newcomer = services.registrar.register(Registration(phone=phone))  # the phone is free
+    assert int(newcomer.attr("uid")) > uid
+    assert services.ledger.store.find("uid", str(uid)) is None
+
+
+def test_an_operators_edit_of_uid_or_invite_code_is_reverted(services, follower, operator, caplog):
+    user_id = console_user(operator)
+    follower.poll()
+    record = services.ledger.store.by_keycloak_id(user_id)
+    with caplog.at_level(logging.WARNING, logger="facade.core.identity_ledger"):
+        edit(operator, user_id, uid=str(record.uid + 1000), invite_code="ZZZZ2222")
+        follower.poll()
+    attributes = operator.get_user(user_id)["attributes"]
+    assert attributes["uid"] == [str(record.uid)]
+    assert attributes["invite_code"] == [record.invite_code]
+    assert sum("restored the store's" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_restarted_follower_resumes_at_its_cursor_without_redoing_anything(
+    services, follower, operator
+):
+    first = console_user(operator)
+    follower.poll()
+    assert first in follower.handled
+    events = KeycloakAdminEvents(services.identity, "facade")
+    facade_writes = events.user_events(0, 0, 100, user_id=first)
+    later = console_user(operator)  # made while no follower runs
+    restarted = OwnUsersFollower(build_services(services.settings), MINE)
+    restarted.poll()
+    assert restarted.handled == [later]  # only what happened while it was down
+    assert services.ledger.store.by_keycloak_id(later).state == "active"
+    assert events.user_events(0, 0, 100, user_id=first) == facade_writes  # nothing redone
+    restarted.handled.clear()
+    restarted.poll()
+    assert restarted.handled == []

@@ -1,0 +1,146 @@
+"""Admission control: more requests than threads on a hung Keycloak are refused at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import falcon
+import falcon.testing
+import pytest
+import requests
+
+from facade.core.errors import Unavailable
+from facade.http.admission import Admission
+from tests.ops.blackhole import Blackhole
+from tests.ops.support import live_facade, random_ip, random_phone, scrape, value
+
+
+class _Gate:
+    """A resource that holds its thread until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Semaphore(0)
+        self.gate = threading.Event()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.entered.release()
+        self.gate.wait(10)
+        resp.media = {"ok": True}
+
+
+def _app(limit: int, gate: _Gate) -> falcon.App:
+    app = falcon.App(middleware=[Admission(limit)])
+    app.add_route("/slow", gate)
+    app.add_route("/healthz", _Gate())
+
+    def unavailable(req, resp, error, params) -> None:
+        resp.status = falcon.HTTP_503
+        resp.media = {"part": error.part}
+
+    app.add_error_handler(Unavailable, unavailable)
+    return app
+
+
+def test_the_request_past_the_limit_is_refused_and_a_freed_slot_admits_again() -> None:
+    gate = _Gate()
+    client = falcon.testing.TestClient(_app(2, gate))
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(client.simulate_get, "/slow") for _ in range(2)]
+        assert gate.entered.acquire(timeout=5) and gate.entered.acquire(timeout=5)
+
+        refused = client.simulate_get("/slow")
+        assert refused.status_code == 503
+        assert refused.json == {"part": "overloaded"}
+        assert refused.headers["Retry-After"] == "1"
+        # Unrouted paths are not counted: the router's 404 needs no dependency.
+        assert client.simulate_get("/nowhere").status_code == 404
+
+        gate.gate.set()
+        assert [f.result(10).status_code for f in held] == [200, 200]
+    # Both slots came back: two more requests are admitted.
+    assert client.simulate_get("/slow").status_code == 200
+    assert client.simulate_get("/slow").status_code == 200
+
+
+def test_the_limit_must_admit_something() -> None:
+    with pytest.raises(ValueError):
+        Admission(0)
+
+
+@pytest.fixture
+def hung_keycloak():
+    hole = Blackhole().start()
+    yield hole
+    hole.stop()
+
+
+def test_excess_logins_on_a_hung_keycloak_get_the_contracts_503_at_once_and_healthz_answers(
+    hung_keycloak, redis_server, wechat_standin
+) -> None:
+    # One worker admitting 4 requests (plus 2 reserve threads); 20 logins arrive at once.
+    with live_facade(
+        hung_keycloak.url,
+        redis_server.url,
+        wechat_standin.url,
+        workers=1,
+        FACADE_THREADS="4",
+        FACADE_KEYCLOAK_BREAKER_FAILURES="0",
+    ) as facade:
+        pairs = []
+        for _ in range(20):
+            phone = random_phone()
+            sent = requests.post(
+                f"{facade.url}/api/v1/auth/sms/send",
+                json={"phone": phone, "code_type": "login"},
+                headers={"X-Forwarded-For": random_ip()},
+                timeout=10,
+            )
+            assert sent.json()["code"] == 0, sent.text
+            outbox = requests.get(f"{facade.url}/_dev/outbox", params={"to": phone}, timeout=5)
+            pairs.append((phone, outbox.json()["messages"][0]["code"]))
+
+        def login(pair: tuple[str, str]) -> tuple[requests.Response, float]:
+            started = time.monotonic()
+            response = requests.post(
+                f"{facade.url}/api/v1/auth/login/sms",
+                json={"phone": pair[0], "code": pair[1]},
+                headers={"X-Forwarded-For": random_ip()},
+                timeout=30,
+            )
+            return response, time.monotonic() - started
+
+        probes: list[float] = []
+        done = threading.Event()
+
+        def probe() -> None:
+            while not done.is_set():
+                started = time.monotonic()
+                assert requests.get(f"{facade.url}/healthz", timeout=10).status_code == 200
+                probes.append(time.monotonic() - started)
+                time.sleep(0.05)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        try:
+            with ThreadPoolExecutor(20) as pool:
+                answers = list(pool.map(login, pairs))
+        finally:
+            done.set()
+            prober.join()
+
+        assert [response.status_code for response, _ in answers] == [503] * 20
+        refused = [(r, s) for r, s in answers if r.headers.get("Retry-After") == "1"]
+        waited = [(r, s) for r, s in answers if "Retry-After" not in r.headers]
+        # Four waited out Keycloak's timeout; the sixteen others were refused without waiting.
+        assert len(waited) == 4 and len(refused) == 16
+        assert all(r.json() == {"code": 503, "message": "服务暂不可用: keycloak", "data": None}
+                   for r, _ in waited)  # fmt: skip
+        assert all(r.json()["message"] == "服务暂不可用: overloaded" for r, _ in refused)
+        assert min(s for _, s in waited) > max(s for _, s in refused)
+        assert max(probes) < 1.0, f"/healthz took {max(probes):.2f}s behind hung logins"
+
+        samples = scrape(facade.url)
+        assert value(samples, "facade_unavailable_total", part="overloaded") == 16
+        assert value(samples, "facade_requests_total", route="/api/v1/auth/login/sms") == 20
