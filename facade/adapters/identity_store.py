@@ -62,6 +62,8 @@ identities = sa.Table(
     #: The Keycloak user a reserved row moves its identifiers to (a phone change in flight).
     sa.Column("change_of", sa.String(36)),
     sa.CheckConstraint("state IN ('reserved', 'active', 'retired')", name="identities_state"),
+    #: Finds the few reservations left behind by a crash or a lost answer among millions of rows.
+    sa.Index("ix_identities_state_reserved_at", "state", "reserved_at"),
     sqlite_autoincrement=True,
 )
 
@@ -319,6 +321,16 @@ class SqlIdentityStore:
                 .where(identities.c.reservation_id == reservation_id)
                 .values(username=username, updated_at=time.time())
             )
+
+    def stale_reservations(self, before: float, limit: int = 100) -> list[IdentityRecord]:
+        with self._read("list stale reservations") as conn:
+            rows = conn.execute(
+                identities.select()
+                .where(identities.c.state == "reserved", identities.c.reserved_at < before)
+                .order_by(identities.c.reserved_at)
+                .limit(limit)
+            ).all()
+        return [_record(row) for row in rows]
 
     def reservation(self, reservation_id: str) -> IdentityRecord | None:
         with self._read("read reservation") as conn:

@@ -69,9 +69,9 @@ class Accounts:
         return self._sessions.has_password(user.id)
 
     def change_password(self, contract: str, user: User, old: str, new: str) -> None:
-        """Checks the old password with Keycloak itself, without leaving that session behind."""
-        proof = self._identity.password_grant(contract, user.username, old)
-        self._identity.logout(contract, proof.refresh_token)
+        """Checks the old password as a sign-in would (a migrated user's kept hash counts),
+        without leaving that session behind."""
+        self._sessions.verify_password(contract, user, old)
         self._identity.set_password(user.id, new)
 
     def set_initial_password(self, user: User, new: str) -> None:

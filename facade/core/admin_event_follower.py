@@ -12,6 +12,9 @@ changes nothing (delivery is at least once):
 * a deleted user's uid is retired (never handed out again), its phone and WeChat ids freed;
 * an operator's edit of ``uid`` or ``invite_code`` is reverted to the store's value.
 
+Between polls it also settles reservations a crash or a lost answer left behind, so the store
+converges without waiting for a lookup of their identifiers.
+
 The cursor (the newest event time handled, plus the ids seen in the last few seconds) lives in
 the store, so a restart resumes there. Events are read from a few seconds before the cursor,
 since an event may become visible after a later one (its transaction committed later).
@@ -145,6 +148,9 @@ class AdminEventFollower:
                 handled = self.poll()
                 if handled:
                     log.info("followed %d admin event(s) of operators", handled)
+                settled = self._ledger.settle_stale()
+                if settled:
+                    log.info("settled %d stale reservation(s)", settled)
             except FacadeError as exc:
                 log.warning("admin events not followed this time: %s", exc)
             stop.wait(interval)

@@ -214,4 +214,9 @@ class IdentityStore(Protocol):
         """Every row, in uid order (for the consistency check)."""
         ...
 
+    def stale_reservations(self, before: float, limit: int = 100) -> list[IdentityRecord]:
+        """Reservations made before ``before`` and still neither active nor retired, oldest
+        first (one indexed range, however many rows the store holds)."""
+        ...
+
     def count(self) -> int: ...

@@ -138,6 +138,14 @@ class IdentityLedger:
             log.warning("released stale reservation of uid %d (no user was made)", record.uid)
         return user
 
+    def settle_stale(self, limit: int = 100) -> int:
+        """Settle reservations whose owner is gone (a crash, or an answer lost to a timeout)
+        without waiting for someone to look their identifiers up; returns how many."""
+        stale = self.store.stale_reservations(self._clock() - self._stale_after, limit)
+        for record in stale:
+            self.recover(record)
+        return len(stale)
+
     # --- users made elsewhere ------------------------------------------------------------------
 
     def adopt(self, user: User) -> tuple[IdentityRecord, User]:

@@ -85,13 +85,21 @@ class Sessions:
             raise NotFound("user")
         if not user.enabled:
             raise AccountDisabled("account disabled")
+        return SignIn(user, self._password_grant(contract, user, password))
+
+    def verify_password(self, contract: str, user: User, password: str) -> None:
+        """Proof of the current password (Keycloak's, or a migrated user's kept hash, which
+        then moves into Keycloak), leaving no session behind."""
+        proof = self._password_grant(contract, user, password)
+        self._identity.logout(contract, proof.refresh_token)
+
+    def _password_grant(self, contract: str, user: User, password: str) -> TokenSet:
         try:
-            tokens = self._identity.password_grant(contract, user.username, password)
+            return self._identity.password_grant(contract, user.username, password)
         except InvalidCredentials:
             if self._legacy is None:
                 raise
-            tokens = self._sign_in_legacy(contract, user, password)
-        return SignIn(user, tokens)
+            return self._sign_in_legacy(contract, user, password)
 
     def has_password(self, user_id: str) -> bool:
         """A password in Keycloak, or a migrated user's kept hash waiting for its first use."""

@@ -52,6 +52,9 @@ REALM_SETTINGS = (
     "adminEventsEnabled",
     "adminEventsDetailsEnabled",
 )
+#: Realm attributes kept up to date the same way. Admin events expire after 30 days: far beyond
+#: any lag of `facade identities follow`, and the event table does not grow without end.
+REALM_ATTRIBUTES = ("adminEventsExpiration",)
 #: realm-management roles of the ``facade`` service account (``view-events``: the follower).
 SERVICE_ROLES = ("view-users", "query-users", "manage-users", "view-events")
 
@@ -116,6 +119,14 @@ def _update_realm_settings(admin: KeycloakAdmin, realm: str, wanted: dict[str, A
         for key in REALM_SETTINGS
         if key in wanted and _comparable(current.get(key)) != _comparable(wanted[key])
     }
+    attributes = {
+        key: wanted["attributes"][key]
+        for key in REALM_ATTRIBUTES
+        if key in wanted.get("attributes", {})
+        and (current.get("attributes") or {}).get(key) != wanted["attributes"][key]
+    }
+    if attributes:
+        update["attributes"] = attributes  # Keycloak merges these into the realm's attributes
     if not update:
         return []
     admin.update_realm(realm, update)

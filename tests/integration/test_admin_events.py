@@ -4,6 +4,7 @@ with an operator acting through the admin REST API as the admin console does."""
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
 import pytest
@@ -145,3 +146,33 @@ def test_a_restarted_follower_resumes_at_its_cursor_without_redoing_anything(
     restarted.handled.clear()
     restarted.poll()
     assert restarted.handled == []
+
+
+def test_stale_reservations_converge_without_anyone_looking_them_up(services, operator):
+    """A registration whose answer was lost (the user was made) and one that crashed before
+    Keycloak (no user): the follower's sweep binds the first and undoes the second, so
+    `facade identities check` has nothing to report about them."""
+    store, ledger = services.ledger.store, services.ledger
+    ledger.ensure_seeded()
+    made_phone, lost_phone = random_phone(), random_phone()
+    made = store.reserve({"phone_number": made_phone}, made_phone, lambda: secrets.token_hex(4))
+    lost = store.reserve({"phone_number": lost_phone}, lost_phone, lambda: secrets.token_hex(4))
+    made_id = operator.create_user(
+        {
+            "username": made_phone,
+            "enabled": True,
+            "attributes": {"phone_number": [made_phone], "uid": [str(made.uid)]},
+        }
+    )
+    MINE.add(made_id)
+    ledger.settle_stale()  # fresh reservations belong to registrations still running
+    assert store.reservation(made.reservation_id).state == "reserved"
+    assert store.reservation(lost.reservation_id).state == "reserved"
+    ledger._clock = lambda: time.time() + 120  # their owners are long gone
+    assert ledger.settle_stale(limit=1000) >= 2
+    assert (
+        store.reservation(made.reservation_id).state,
+        store.find("phone_number", made_phone).keycloak_id,
+    ) == ("active", made_id)
+    assert store.reservation(lost.reservation_id).state == "retired"
+    assert store.find("phone_number", lost_phone) is None

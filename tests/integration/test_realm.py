@@ -173,3 +173,25 @@ def test_realm_apply_is_idempotent(keycloak):
     login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password)
     apply_realm(login)
     assert apply_realm(login) == []
+
+
+def test_realm_apply_turns_on_admin_events_with_an_expiry(keycloak, operator):
+    """`facade identities follow` reads admin events with representation; a realm imported
+    before it existed gets them, and an expiry so the event table cannot grow without end."""
+    old = load_realm()
+    name = f"ev{random_username()}"
+    old["realm"] = name
+    old["adminEventsEnabled"] = old["adminEventsDetailsEnabled"] = False
+    old.pop("attributes", None)
+    operator.create_realm(old)
+    try:
+        login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password, realm=name)
+        changes = apply_realm(login)
+        realm = operator.get_realm(name)
+        assert realm["adminEventsEnabled"] is True
+        assert realm["adminEventsDetailsEnabled"] is True
+        assert realm["attributes"]["adminEventsExpiration"] == "2592000"
+        assert any("realm settings" in change for change in changes)
+        assert apply_realm(login) == []
+    finally:
+        operator.delete_realm(name)

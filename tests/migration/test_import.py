@@ -4,12 +4,15 @@ in on their own contract with the id their app gave them; a person in two apps i
 from __future__ import annotations
 
 import json
+import time
 
+import falcon.testing
 import jwt
 import pytest
 
 from facade.adapters.identity_store import SqlIdentityStore
 from facade.adapters.keycloak_import import KeycloakImportAdmin
+from facade.core.errors import InvalidCredentials
 from tests.conftest import random_phone, random_username
 from tests.migration.conftest import legacy_hash, legacy_id, write_jsonl
 
@@ -302,3 +305,31 @@ def test_a_migrated_user_whose_legacy_hash_waits_has_a_password(run, apps, tmp_p
     assert me.json["has_password"] is True, me.text
     asked = apps.http.simulate_get("/account/users/me/has-password", headers=bearer)
     assert asked.json == {"has_password": True}
+
+
+def test_a_migrated_user_changes_the_password_with_the_legacy_one_before_any_sign_in(
+    run, apps, tmp_path
+):
+    """The old password a person knows is the app's, still a legacy hash: changing it proves it
+    the way a sign-in would, and afterwards only the new password works."""
+    row = _row("Old-pass-43", "bcrypt")
+    run("account", write_jsonl(tmp_path / "account.jsonl", [row]))
+    user = apps.services.users.find_by_phone(row["phone"])
+    apps.services.redis.delete(apps.services.keys.code_resend("account", row["phone"]))
+    assert apps.post("/account/send-code", {"phone": row["phone"]}).status_code == 200
+    outbox = apps.http.simulate_get("/_dev/outbox", params={"to": row["phone"]})
+    code = outbox.json["messages"][0]["code"]
+    login = apps.post("/account/phone-login", {"phone": row["phone"], "code": code})
+    bearer = {"Authorization": f"Bearer {login.json['access_token']}"}
+
+    def change(old: str, new: str) -> falcon.testing.Result:
+        body = {"old_password": old, "new_password": new}
+        return apps.http.simulate_put("/account/users/me/password", json=body, headers=bearer)
+
+    assert change("Wrong-pass-43", "New-pass-43").status_code == 401
+    time.sleep(1.1)  # two failures within 1 s are Keycloak's quick-login lockout (realm JSON)
+    changed = change("Old-pass-43", "New-pass-43")
+    assert changed.status_code == 200, changed.text
+    assert apps.services.identity.password_grant("account", user.username, "New-pass-43")
+    with pytest.raises(InvalidCredentials):
+        apps.services.identity.password_grant("account", user.username, "Old-pass-43")
