@@ -30,8 +30,8 @@ class _Gate:
         resp.media = {"ok": True}
 
 
-def _app(limit: int, gate: _Gate) -> falcon.App:
-    app = falcon.App(middleware=[Admission(limit)])
+def _app(limit: int, gate: _Gate, **options: float) -> falcon.App:
+    app = falcon.App(middleware=[Admission(limit, **options)])
     app.add_route("/slow", gate)
     app.add_route("/healthz", _Gate())
 
@@ -45,12 +45,14 @@ def _app(limit: int, gate: _Gate) -> falcon.App:
 
 def test_the_request_past_the_limit_is_refused_and_a_freed_slot_admits_again() -> None:
     gate = _Gate()
-    client = falcon.testing.TestClient(_app(2, gate))
+    client = falcon.testing.TestClient(_app(2, gate, wait=0.2))
     with ThreadPoolExecutor(2) as pool:
         held = [pool.submit(client.simulate_get, "/slow") for _ in range(2)]
         assert gate.entered.acquire(timeout=5) and gate.entered.acquire(timeout=5)
 
+        started = time.monotonic()
         refused = client.simulate_get("/slow")
+        assert time.monotonic() - started >= 0.2  # it waited for a slot first
         assert refused.status_code == 503
         assert refused.json == {"part": "overloaded"}
         assert refused.headers["Retry-After"] == "1"
@@ -62,6 +64,35 @@ def test_the_request_past_the_limit_is_refused_and_a_freed_slot_admits_again() -
     # Both slots came back: two more requests are admitted.
     assert client.simulate_get("/slow").status_code == 200
     assert client.simulate_get("/slow").status_code == 200
+
+
+def test_a_request_past_the_limit_waits_for_a_slot_that_frees_within_the_wait() -> None:
+    """A burst above the limit queues briefly instead of being refused."""
+    gate = _Gate()
+    client = falcon.testing.TestClient(_app(1, gate, wait=5.0))
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(client.simulate_get, "/slow")
+        assert gate.entered.acquire(timeout=5)
+        second = pool.submit(client.simulate_get, "/slow")
+        time.sleep(0.2)
+        assert not second.done()  # waiting for the slot, not refused
+        gate.gate.set()
+        assert (first.result(10).status_code, second.result(10).status_code) == (200, 200)
+
+
+def test_past_the_waiters_cap_a_request_is_refused_at_once() -> None:
+    gate = _Gate()
+    client = falcon.testing.TestClient(_app(1, gate, wait=5.0, max_waiters=1))
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(client.simulate_get, "/slow")
+        assert gate.entered.acquire(timeout=5)
+        waiting = pool.submit(client.simulate_get, "/slow")
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert client.simulate_get("/slow").status_code == 503
+        assert time.monotonic() - started < 1.0
+        gate.gate.set()
+        assert held.result(10).status_code == waiting.result(10).status_code == 200
 
 
 def test_the_limit_must_admit_something() -> None:
@@ -79,7 +110,8 @@ def hung_keycloak():
 def test_excess_logins_on_a_hung_keycloak_get_the_contracts_503_at_once_and_healthz_answers(
     hung_keycloak, redis_server, wechat_standin
 ) -> None:
-    # One worker admitting 4 requests (plus 2 reserve threads); 20 logins arrive at once.
+    # One worker admitting 4 requests (plus 4 reserve threads, 3 of which may wait 1 s for a
+    # slot); 20 logins arrive at once.
     with live_facade(
         hung_keycloak.url,
         redis_server.url,
@@ -133,7 +165,8 @@ def test_excess_logins_on_a_hung_keycloak_get_the_contracts_503_at_once_and_heal
         assert [response.status_code for response, _ in answers] == [503] * 20
         refused = [(r, s) for r, s in answers if r.headers.get("Retry-After") == "1"]
         waited = [(r, s) for r, s in answers if "Retry-After" not in r.headers]
-        # Four waited out Keycloak's timeout; the sixteen others were refused without waiting.
+        # Four waited out Keycloak's timeout; the sixteen others were refused, after at most the
+        # admission wait, before those four failed.
         assert len(waited) == 4 and len(refused) == 16
         assert all(r.json() == {"code": 503, "message": "服务暂不可用: keycloak", "data": None}
                    for r, _ in waited)  # fmt: skip
