@@ -21,6 +21,7 @@ must not face the Internet directly.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,7 +31,7 @@ from facade.core.errors import Unavailable
 
 #: Threads ``facade serve`` gives each worker beyond ``FACADE_THREADS`` (the admission limit):
 #: they serve probes and refusals while every admitted request waits on a hung dependency.
-RESERVE_THREADS = 4
+RESERVE_THREADS = 8
 #: Requests that may wait for a slot at once: one reserve thread always stays free for probes.
 MAX_WAITERS = RESERVE_THREADS - 1
 #: Seconds a request waits for a slot: far above a healthy request's time, well below
@@ -38,6 +39,46 @@ MAX_WAITERS = RESERVE_THREADS - 1
 ADMISSION_WAIT = 1.0
 #: Seconds a refused client is asked to wait: a hung dependency costs a timeout (~3 s) at most.
 RETRY_AFTER = "1"
+
+
+class FairSlots:
+    """``limit`` slots handed to waiters first come, first served.
+
+    A semaphore lets a newly arrived request take a freed slot before the waiter that was woken
+    for it runs, so under steady load a waiter can starve until its wait ends (measured: thousands
+    of refusals of 10 ms profile reads). Here a freed slot goes straight to the oldest waiter, and
+    nobody takes a free slot past a queue.
+    """
+
+    def __init__(self, limit: int, max_waiters: int) -> None:
+        self._lock = threading.Lock()
+        self._free = limit
+        self._max_waiters = max_waiters
+        self._queue: deque[threading.Event] = deque()
+
+    def acquire(self, wait: float) -> bool:
+        with self._lock:
+            if self._free and not self._queue:
+                self._free -= 1
+                return True
+            if len(self._queue) >= self._max_waiters:
+                return False
+            handed = threading.Event()
+            self._queue.append(handed)
+        if handed.wait(wait):
+            return True
+        with self._lock:
+            if handed.is_set():  # handed over just as the wait ended
+                return True
+            self._queue.remove(handed)
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            if self._queue:
+                self._queue.popleft().set()
+            else:
+                self._free += 1
 
 
 class Admission:
@@ -54,9 +95,8 @@ class Admission:
     ) -> None:
         if limit < 1:
             raise ValueError("the admission limit must be at least 1")
-        self._slots = threading.BoundedSemaphore(limit)
+        self._slots = FairSlots(limit, max_waiters)
         self._wait = wait
-        self._waiters = threading.BoundedSemaphore(max_waiters) if max_waiters > 0 else None
         self._exempt = frozenset(exempt_paths)
         self._has_contract = has_contract
         self.limit = limit
@@ -66,21 +106,12 @@ class Admission:
     ) -> None:
         if resource is None or req.path in self._exempt:
             return
-        if not self._slots.acquire(blocking=False) and not self._waited_for_slot():
+        if not self._slots.acquire(self._wait):
             req.context.admission_refused = True
             if self._has_contract(req.path):
                 raise Unavailable("overloaded", "too many requests in flight")
             raise falcon.HTTPServiceUnavailable(retry_after=int(RETRY_AFTER))
         req.context.admitted = True
-
-    def _waited_for_slot(self) -> bool:
-        """Whether a slot freed within the wait (only while fewer than the cap are waiting)."""
-        if self._waiters is None or not self._waiters.acquire(blocking=False):
-            return False
-        try:
-            return self._slots.acquire(timeout=self._wait)
-        finally:
-            self._waiters.release()
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool

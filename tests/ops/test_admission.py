@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from facade.core.errors import Unavailable
-from facade.http.admission import Admission
+from facade.http.admission import Admission, FairSlots
 from tests.ops.blackhole import Blackhole
 from tests.ops.support import live_facade, random_ip, random_phone, scrape, value
 
@@ -95,6 +95,20 @@ def test_past_the_waiters_cap_a_request_is_refused_at_once() -> None:
         assert held.result(10).status_code == waiting.result(10).status_code == 200
 
 
+def test_a_freed_slot_goes_to_the_oldest_waiter_not_to_a_newcomer() -> None:
+    """Without the hand-over a newcomer barges in and a waiter starves under steady load."""
+    slots = FairSlots(1, max_waiters=5)
+    assert slots.acquire(0)
+    with ThreadPoolExecutor(1) as pool:
+        waiter = pool.submit(slots.acquire, 5.0)
+        time.sleep(0.2)
+        slots.release()
+        assert not slots.acquire(0)  # the freed slot is the waiter's
+        assert waiter.result(5)
+    slots.release()
+    assert slots.acquire(0)
+
+
 def test_the_limit_must_admit_something() -> None:
     with pytest.raises(ValueError):
         Admission(0)
@@ -110,7 +124,7 @@ def hung_keycloak():
 def test_excess_logins_on_a_hung_keycloak_get_the_contracts_503_at_once_and_healthz_answers(
     hung_keycloak, redis_server, wechat_standin
 ) -> None:
-    # One worker admitting 4 requests (plus 4 reserve threads, 3 of which may wait 1 s for a
+    # One worker admitting 4 requests (plus 8 reserve threads, 7 of which may wait 1 s for a
     # slot); 20 logins arrive at once.
     with live_facade(
         hung_keycloak.url,
