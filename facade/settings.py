@@ -79,7 +79,7 @@ class Settings:
     #: Seconds per Keycloak call (connect, then read): short, so a hung Keycloak is a quick 503.
     keycloak_timeout: float = 3.0
     #: Requests a worker admits at once past routing (``FACADE_THREADS``; ``facade serve`` adds
-    #: reserve threads for probes, brief waits and fast refusals); more get the contract's 503 at once.
+    #: reserve threads for probes, brief waits and fast refusals); more get the contract's 503.
     max_in_flight: int = 8
     #: Consecutive Keycloak failures that open the circuit breaker (0: no breaker).
     keycloak_breaker_failures: int = 5
