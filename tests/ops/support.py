@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,6 +85,28 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+@contextmanager
+def healthz_probed(url: str) -> Iterator[list[float]]:
+    """Probe ``/healthz`` every 50 ms while the block runs; yields the probes' durations."""
+    probes: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        while not done.is_set():
+            started = time.monotonic()
+            assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
+            probes.append(time.monotonic() - started)
+            time.sleep(0.05)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        yield probes
+    finally:
+        done.set()
+        prober.join()
 
 
 def wait_for(condition, timeout: float, message: str) -> None:

@@ -14,7 +14,7 @@ import requests
 from facade.core.errors import Unavailable
 from facade.http.admission import Admission, FairSlots
 from tests.ops.blackhole import Blackhole
-from tests.ops.support import live_facade, random_ip, random_phone, scrape, value
+from tests.ops.support import healthz_probed, live_facade, random_ip, random_phone, scrape, value
 
 
 class _Gate:
@@ -157,24 +157,8 @@ def test_excess_logins_on_a_hung_keycloak_get_the_contracts_503_at_once_and_heal
             )
             return response, time.monotonic() - started
 
-        probes: list[float] = []
-        done = threading.Event()
-
-        def probe() -> None:
-            while not done.is_set():
-                started = time.monotonic()
-                assert requests.get(f"{facade.url}/healthz", timeout=10).status_code == 200
-                probes.append(time.monotonic() - started)
-                time.sleep(0.05)
-
-        prober = threading.Thread(target=probe)
-        prober.start()
-        try:
-            with ThreadPoolExecutor(20) as pool:
-                answers = list(pool.map(login, pairs))
-        finally:
-            done.set()
-            prober.join()
+        with healthz_probed(facade.url) as probes, ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(login, pairs))
 
         assert [response.status_code for response, _ in answers] == [503] * 20
         refused = [(r, s) for r, s in answers if r.headers.get("Retry-After") == "1"]

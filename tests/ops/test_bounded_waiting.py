@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +9,7 @@ import pytest
 import requests
 
 from tests.ops.blackhole import Blackhole
-from tests.ops.support import live_facade, random_ip, random_phone, scrape, value
+from tests.ops.support import healthz_probed, live_facade, random_ip, random_phone, scrape, value
 
 
 @pytest.fixture
@@ -55,24 +54,8 @@ def test_hung_keycloak_gives_503_within_seconds_and_then_fails_fast(
         pairs = _codes(facade.url, 16)
 
         # Six logins at once (fewer than the worker's 8 threads) while /healthz is probed.
-        probes: list[float] = []
-        done = threading.Event()
-
-        def probe() -> None:
-            while not done.is_set():
-                started = time.monotonic()
-                assert requests.get(f"{facade.url}/healthz", timeout=10).status_code == 200
-                probes.append(time.monotonic() - started)
-                time.sleep(0.05)
-
-        prober = threading.Thread(target=probe)
-        prober.start()
-        try:
-            with ThreadPoolExecutor(6) as pool:
-                first = list(pool.map(lambda pair: _login(facade.url, *pair), pairs[:6]))
-        finally:
-            done.set()
-            prober.join()
+        with healthz_probed(facade.url) as probes, ThreadPoolExecutor(6) as pool:
+            first = list(pool.map(lambda pair: _login(facade.url, *pair), pairs[:6]))
         assert [status for status, _ in first] == [503] * 6
         assert max(seconds for _, seconds in first) < 5.0
         assert len(probes) > 10
