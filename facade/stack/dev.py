@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,17 +18,18 @@ import requests
 from facade.realm.apply import AdminLogin, apply_realm
 from facade.stack.keycloak import KEYCLOAK_VERSION, KeycloakServer, find_java_home, java_major
 from facade.stack.processes import (
+    REPO,
     RedisServer,
     WechatStandinProcess,
     alive,
     port_open,
     read_pids,
+    start_module,
     stop_process,
     write_pids,
 )
 from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET
 
-REPO = Path(__file__).resolve().parents[2]
 FACADE_PORT = 8000
 KEYCLOAK_PORT = 8080
 KEYCLOAK_MANAGEMENT_PORT = 9000
@@ -110,27 +110,13 @@ def up() -> int:
         pids["wechat"] = wechat.process.pid
         write_pids(_pids_file(), pids)
 
-    with (state / "facade.log").open("ab") as log:
-        facade = subprocess.Popen(
-            [sys.executable, "-m", "facade.cli", "serve"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            cwd=REPO,
-            start_new_session=True,
-        )
+    facade = start_module(["facade.cli", "serve"], state / "facade.log", environment)
     pids["facade"] = facade.pid
     write_pids(_pids_file(), pids)
     # Operators' changes in the admin console reach the identity store (admin events).
-    with (state / "follow.log").open("ab") as log:
-        follower = subprocess.Popen(
-            [sys.executable, "-m", "facade.cli", "identities", "follow"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            cwd=REPO,
-            start_new_session=True,
-        )
+    follower = start_module(
+        ["facade.cli", "identities", "follow"], state / "follow.log", environment
+    )
     pids["follow"] = follower.pid
     write_pids(_pids_file(), pids)
     _wait_http(f"http://127.0.0.1:{FACADE_PORT}/readyz", facade, state / "facade.log")
@@ -185,22 +171,16 @@ def start_demo_app(keycloak_url: str, state: Path) -> int:
         user_realm_name="master",
     )
     ensure_demo_client(admin, "facade", [f"http://127.0.0.1:{DEMO_PORT}/*"])
-    with (state / "demo.log").open("ab") as log:
-        demo = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "examples.demo_app",
-                "--issuer",
-                f"{keycloak_url}/realms/facade",
-                "--port",
-                str(DEMO_PORT),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
+    demo = start_module(
+        [
+            "examples.demo_app",
+            "--issuer",
+            f"{keycloak_url}/realms/facade",
+            "--port",
+            str(DEMO_PORT),
+        ],
+        state / "demo.log",
+    )
     _wait_http(f"http://127.0.0.1:{DEMO_PORT}/", demo, state / "demo.log")
     return demo.pid
 

@@ -10,11 +10,31 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 import requests
+
+#: Where stack processes run from (``python -m facade...`` and ``examples...`` resolve there).
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_module(
+    args: list[str], log: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``python -m <args>`` from the repository, output appended to ``log``, in a process group
+    of its own (so that it is stopped, or killed, whole)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=None if env is None else dict(env),
+            cwd=REPO,
+            start_new_session=True,
+        )
 
 
 def free_port() -> int:

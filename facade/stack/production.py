@@ -36,17 +36,18 @@ from facade.stack.keycloak import KeycloakServer, PostgresDatabase, find_java_ho
 from facade.stack.nginx import NginxServer
 from facade.stack.postgres import PostgresServer
 from facade.stack.processes import (
+    REPO,
     RedisServer,
     WechatStandinProcess,
     alive,
     port_open,
     read_pids,
+    start_module,
     stop_process,
     write_pids,
 )
 from facade.stack.wechat_standin import DEV_APPID, DEV_SECRET
 
-REPO = Path(__file__).resolve().parents[2]
 #: The services of the deployment (``docker/compose.yaml`` has these, plus ``realm-apply``).
 SERVICES = ("postgres", "redis", "keycloak", "facade-1", "facade-2", "identities-follow", "nginx")
 #: Local stand-ins for the Internet's providers; not in the compose file.
@@ -241,22 +242,16 @@ def _up(
     wechat.start()
     record("wechat", wechat.process)
     standins_dir = state / "providers"
-    with (state / "providers.log").open("ab") as log:
-        providers = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "facade.stack.provider_standins",
-                f"--dir={standins_dir}",
-                f"--aliyun-port={p.aliyun}",
-                f"--smtp-port={p.smtp}",
-                f"--smtp-tls-port={p.smtp_tls}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
+    providers = start_module(
+        [
+            "facade.stack.provider_standins",
+            f"--dir={standins_dir}",
+            f"--aliyun-port={p.aliyun}",
+            f"--smtp-port={p.smtp}",
+            f"--smtp-tls-port={p.smtp_tls}",
+        ],
+        state / "providers.log",
+    )
     record("providers", providers)
     wechat.wait_ready()
     _wait_file(standins_dir / "ready.json", providers)
@@ -309,28 +304,20 @@ def start_facade(state: Path, p: Ports, values: dict[str, str], index: int) -> P
     """``facade serve`` number ``index`` (1 or 2) in production mode, once the provider
     stand-ins are up; its own process group, so that it can be killed whole."""
     port = p.facades[index - 1]
-    with (state / f"facade-{index}.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "facade.cli", "serve", f"--bind=127.0.0.1:{port}"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=facade_process_environment(state, p, values),
-            cwd=REPO,
-            start_new_session=True,
-        )
+    return start_module(
+        ["facade.cli", "serve", f"--bind=127.0.0.1:{port}"],
+        state / f"facade-{index}.log",
+        facade_process_environment(state, p, values),
+    )
 
 
 def start_follower(state: Path, p: Ports, values: dict[str, str]) -> Popen[bytes]:
     """``facade identities follow``: operators' changes in Keycloak reach the identity store."""
-    with (state / "identities-follow.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "facade.cli", "identities", "follow"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=facade_process_environment(state, p, values),
-            cwd=REPO,
-            start_new_session=True,
-        )
+    return start_module(
+        ["facade.cli", "identities", "follow"],
+        state / "identities-follow.log",
+        facade_process_environment(state, p, values),
+    )
 
 
 def facade_process_environment(state: Path, p: Ports, values: dict[str, str]) -> dict[str, str]:
