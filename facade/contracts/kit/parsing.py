@@ -53,7 +53,7 @@ def read_json(req: falcon.Request) -> Any:
         raise _body_error("content_type", "request body must be application/json")
     if length is not None and length > MAX_BODY_BYTES:
         raise _body_error("too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
-    raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    raw = _body_bytes(req)
     if len(raw) > MAX_BODY_BYTES:
         raise _body_error("too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
     if not raw.strip():
@@ -67,6 +67,18 @@ def read_json(req: falcon.Request) -> Any:
     if not isinstance(body, dict):
         raise _body_error("model_type", "request body must be a JSON object")
     return body
+
+
+def _body_bytes(req: falcon.Request) -> bytes:
+    """At most one byte over the limit, whether the body has a length or comes in chunks.
+
+    A chunked body has no Content-Length, so Falcon's bounded stream reads it as empty; the
+    server marks the input as ending at the body's end (``wsgi.input_terminated``, set by
+    gunicorn), which makes reading the raw stream safe.
+    """
+    if req.content_length is None and req.env.get("wsgi.input_terminated"):
+        return bytes(req.stream.read(MAX_BODY_BYTES + 1))
+    return bytes(req.bounded_stream.read(MAX_BODY_BYTES + 1))
 
 
 def _body_error(error_type: str, message: str) -> InvalidInput:
