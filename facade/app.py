@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 
@@ -14,7 +13,7 @@ from facade.http.admission import Admission
 from facade.http.contract import Contract
 from facade.http.dev_outbox import mount_dev_outbox
 from facade.http.dev_wechat import mount_dev_wechat
-from facade.http.errors import ContractErrorHandler
+from facade.http.errors import ContractErrorHandler, compact_json
 from facade.http.health import Liveness, Readiness
 from facade.http.metrics import ContractOfPath, CountingErrors, RequestMetrics, mount_metrics
 from facade.http.middleware import RequestContext, parse_networks
@@ -35,12 +34,16 @@ def create_app(
         RequestContext(parse_networks(settings.trusted_proxies)),
         RequestMetrics(contract_of),
         # Last: a refusal still gets its request id, access log line and metrics.
-        Admission(settings.max_in_flight, has_contract=lambda path: contract_of(path) != "none"),
+        Admission(
+            settings.max_in_flight,
+            has_contract=lambda path: contract_of(path) != "none",
+            max_waiters=settings.admission_waiters,
+        ),
     ]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
-        dumps=lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        dumps=compact_json
     )
 
     app.add_route("/healthz", Liveness())

@@ -81,6 +81,9 @@ class Settings:
     #: Requests a worker admits at once past routing (``FACADE_THREADS``; ``facade serve`` adds
     #: reserve threads for probes, brief waits and fast refusals); more get the contract's 503.
     max_in_flight: int = 8
+    #: Requests a worker lets wait briefly for a slot (``FACADE_ADMISSION_WAITERS``, which
+    #: ``facade serve`` sets from its workers and threads; facade/http/admission.py).
+    admission_waiters: int = 7
     #: Consecutive Keycloak failures that open the circuit breaker (0: no breaker).
     keycloak_breaker_failures: int = 5
     #: Seconds the breaker stays open before one trial call may pass.
@@ -209,6 +212,7 @@ class Settings:
                 "KEYCLOAK_BREAKER_RESET", get("KEYCLOAK_BREAKER_RESET", "2"), float
             ),
             max_in_flight=_max_in_flight(get),
+            admission_waiters=int(_number("ADMISSION_WAITERS", get("ADMISSION_WAITERS", "7"), int)),
             contract_clients=clients,
             prefixes=prefixes,
             redis_url=_redis_url(get("REDIS_URL", "redis://127.0.0.1:6379/0")),

@@ -4,11 +4,11 @@ A gthread worker has a fixed number of threads, and gunicorn hands each connecti
 free one. When Keycloak or Redis hangs, requests that call them hold their threads for up to a
 timeout each; if they held all of them, ``/healthz`` and every fast refusal would queue behind
 them. So at most ``limit`` requests per worker (``FACADE_THREADS``; ``facade serve`` runs that
-many threads plus :data:`RESERVE_THREADS`) may be in flight past routing. The next few wait
-up to :data:`ADMISSION_WAIT` for a slot (a burst above the limit queues briefly, as it would
-in front of any server: refusing it at once turned a 16-connection benchmark into thousands of
-503s); past that, or when :data:`MAX_WAITERS` already wait, the request is answered with the
-contract's "service unavailable" (a typed
+many threads plus :func:`reserve_threads`) may be in flight past routing. The next ones, up to
+the :func:`waiting_room` (``FACADE_ADMISSION_WAITERS``), wait up to :data:`ADMISSION_WAIT` for
+a slot (a burst above the limit queues briefly, as it would in front of any server: refusing it
+at once turned a 16-connection benchmark into thousands of 503s); past that wait, or when the
+waiting room is full, the request is answered with the contract's "service unavailable" (a typed
 :class:`~facade.core.errors.Unavailable` with part ``overloaded``, rendered by the one error
 handler) and ``Retry-After``. Probes (``/healthz``, ``/readyz``, ``/metrics``) and unrouted
 paths are always admitted: they run on the reserve.
@@ -29,16 +29,37 @@ import falcon
 
 from facade.core.errors import Unavailable
 
-#: Threads ``facade serve`` gives each worker beyond ``FACADE_THREADS`` (the admission limit):
-#: they serve probes and refusals while every admitted request waits on a hung dependency.
+#: Threads ``facade serve`` gives each worker beyond ``FACADE_THREADS`` (the admission limit) at
+#: the least (:func:`reserve_threads`): they serve probes and refusals while every admitted
+#: request waits on a hung dependency.
 RESERVE_THREADS = 8
-#: Requests that may wait for a slot at once: one reserve thread always stays free for probes.
+#: Requests that may wait for a slot at once, at the least: one reserve thread always stays free
+#: for probes.
 MAX_WAITERS = RESERVE_THREADS - 1
 #: Seconds a request waits for a slot: far above a healthy request's time, well below
 #: Keycloak's timeout, so a hung dependency's excess is refused before it would have failed.
 ADMISSION_WAIT = 1.0
 #: Seconds a refused client is asked to wait: a hung dependency costs a timeout (~3 s) at most.
 RETRY_AFTER = "1"
+
+
+def waiting_room(threads: int, workers: int) -> int:
+    """Requests one worker lets wait for a slot: enough for every request a closed-loop client
+    with ``workers * threads`` connections can have in flight beyond the worker's own slots.
+
+    The kernel hands each new connection to whichever worker accepts first and a keep-alive
+    connection stays with it, so nothing spreads a client's connections evenly: all sixteen of
+    a benchmark's connections may sit on one of two workers. With a waiting room of seven, that
+    worker admitted 8, let 7 wait and refused the 16th at once, again and again (8,374 refusals
+    in one benchmark round) while the other worker idled. Each waiter holds a thread, so
+    ``facade serve`` gives a worker one thread per waiter (:func:`reserve_threads`).
+    """
+    return max(MAX_WAITERS, threads * (workers - 1))
+
+
+def reserve_threads(threads: int, workers: int) -> int:
+    """Threads beyond ``threads`` per worker: one per waiter, and one always free for probes."""
+    return waiting_room(threads, workers) + 1
 
 
 class FairSlots:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -12,6 +13,12 @@ from facade.core.errors import FacadeError
 from facade.http.contract import Contract, http_status_of
 
 log = logging.getLogger(__name__)
+
+
+def compact_json(value: Any) -> str:
+    """JSON as the facade writes every body (the app's media handler, and nginx's own error
+    pages rendered by ``facade nginx errors``, which must be byte for byte the same)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class ContractErrorHandler:

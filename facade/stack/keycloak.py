@@ -209,6 +209,8 @@ class KeycloakServer:
                 "--health-enabled=true",
                 f"--features={FEATURES}",
                 "--db=postgres",
+                # One node: no Infinispan cluster transport bound on a non-loopback address.
+                "--cache=local",
                 f"--db-url={self.database.jdbc_url}",
                 f"--db-username={self.database.username}",
                 "--import-realm",

@@ -20,6 +20,9 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "docker" / "nginx" / "facade.conf.template"
+#: nginx's own errors in each contract's format (facade/stack/edge_errors.py), included by the
+#: template from the directory of the main configuration in both the image and the local stack.
+CONTRACT_ERRORS = REPO / "docker" / "nginx" / "contract-errors.conf"
 
 _MAIN = """# Rendered by facade/stack/nginx.py; edit docker/nginx/facade.conf.template instead.
 $user_line
@@ -45,6 +48,21 @@ def render(listen: str, upstreams: tuple[str, str]) -> str:
     return Template(TEMPLATE.read_text()).safe_substitute(
         NGINX_LISTEN=listen, FACADE_UPSTREAM_1=upstreams[0], FACADE_UPSTREAM_2=upstreams[1]
     )
+
+
+def write_contract_errors(output: str | None = None) -> int:
+    """``facade nginx errors``: the include file for the default prefixes."""
+    from facade.settings import DEFAULT_PREFIXES
+    from facade.stack.edge_errors import render as render_errors
+
+    text = render_errors(DEFAULT_PREFIXES)
+    if output == "-":
+        print(text, end="")
+    else:
+        path = Path(output) if output else CONTRACT_ERRORS
+        path.write_text(text)
+        print(f"wrote {path}")
+    return 0
 
 
 def nginx_binary() -> str:
@@ -74,6 +92,7 @@ class NginxServer:
         (self.directory / "facade.conf").write_text(
             render(f"127.0.0.1:{self.port}", self.upstreams)
         )
+        shutil.copyfile(CONTRACT_ERRORS, self.directory / CONTRACT_ERRORS.name)
         main = self.directory / "nginx.conf"
         main.write_text(Template(_MAIN).substitute(dir=self.directory, user_line=user_line))
         subprocess.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import falcon
@@ -12,7 +13,13 @@ import pytest
 import requests
 
 from facade.core.errors import Unavailable
-from facade.http.admission import Admission, FairSlots
+from facade.http.admission import (
+    MAX_WAITERS,
+    Admission,
+    FairSlots,
+    reserve_threads,
+    waiting_room,
+)
 from tests.ops.blackhole import Blackhole
 from tests.ops.support import healthz_probed, live_facade, random_ip, random_phone, scrape, value
 
@@ -30,16 +37,16 @@ class _Gate:
         resp.media = {"ok": True}
 
 
+def _unavailable(req, resp, error, params) -> None:
+    resp.status = falcon.HTTP_503
+    resp.media = {"part": error.part}
+
+
 def _app(limit: int, gate: _Gate, **options: float) -> falcon.App:
     app = falcon.App(middleware=[Admission(limit, **options)])
     app.add_route("/slow", gate)
     app.add_route("/healthz", _Gate())
-
-    def unavailable(req, resp, error, params) -> None:
-        resp.status = falcon.HTTP_503
-        resp.media = {"part": error.part}
-
-    app.add_error_handler(Unavailable, unavailable)
+    app.add_error_handler(Unavailable, _unavailable)
     return app
 
 
@@ -107,6 +114,54 @@ def test_a_freed_slot_goes_to_the_oldest_waiter_not_to_a_newcomer() -> None:
         assert waiter.result(5)
     slots.release()
     assert slots.acquire(0)
+
+
+class _Quick:
+    """A 50 ms request: a closed-loop client keeps it busy, no dependency is slow."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        time.sleep(0.05)
+        resp.media = {"ok": True}
+
+
+def _closed_loop(max_waiters: int, connections: int, seconds: float = 1.0) -> Counter[int]:
+    """``connections`` clients, each sending its next request as soon as one is answered, all
+    on one worker admitting 8 (what gthread does with keep-alive connections it accepted)."""
+    app = falcon.App(middleware=[Admission(8, max_waiters=max_waiters)])
+    app.add_route("/quick", _Quick())
+    app.add_error_handler(Unavailable, _unavailable)
+    client = falcon.testing.TestClient(app)
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def loop() -> None:
+        while time.monotonic() < deadline:
+            status = client.simulate_get("/quick").status_code
+            with lock:
+                statuses[status] += 1
+
+    with ThreadPoolExecutor(connections) as pool:
+        for future in [pool.submit(loop) for _ in range(connections)]:
+            future.result()
+    return statuses
+
+
+def test_a_closed_loop_client_with_a_connection_per_thread_of_every_worker_is_never_refused() -> (
+    None
+):
+    # Two workers of 8 threads; all 16 connections on one of them.
+    statuses = _closed_loop(waiting_room(8, 2), connections=16)
+    assert set(statuses) == {200}, statuses
+    # The waiting room this replaced (7) refused the 16th request in a fast loop.
+    assert _closed_loop(MAX_WAITERS, connections=16)[503] > 0
+
+
+def test_facade_serve_gives_each_waiter_a_thread_and_keeps_one_for_probes() -> None:
+    assert waiting_room(8, 2) == 8 and waiting_room(8, 4) == 24
+    assert waiting_room(4, 1) == MAX_WAITERS  # one worker still absorbs a burst
+    for threads, workers in ((8, 2), (4, 1), (16, 3)):
+        assert reserve_threads(threads, workers) == waiting_room(threads, workers) + 1
 
 
 def test_the_limit_must_admit_something() -> None:

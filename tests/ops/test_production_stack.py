@@ -6,6 +6,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,8 +16,10 @@ import pytest
 import redis
 import requests
 
+from facade.contracts import load_contract
+from facade.contracts.kit.parsing import too_large
 from facade.stack.postgres import PostgresServer
-from facade.stack.processes import port_open
+from facade.stack.processes import port_open, read_pids
 from facade.stack.production import Ports
 from tests.ops.support import random_phone
 
@@ -118,3 +121,42 @@ def test_a_member_signs_in_through_nginx_on_the_production_stack(stack) -> None:
     assert redis.Redis(port=ports.redis).config_get("appendonly")["appendonly"] == "yes"
     assert json.loads((state / "secrets.json").read_text())["facade_secret"]
     assert (state / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+# Last in this module: it kills the facades.
+def test_nginx_answers_in_the_contracts_format_when_it_answers_itself(stack) -> None:
+    ports, state = stack
+    edge = f"http://127.0.0.1:{ports.nginx}"
+    member = load_contract("member")
+
+    # A body over 64 KB stops at nginx (413) with the answer a facade gives it.
+    big = requests.post(
+        f"{edge}/api/v1/auth/login/sms",
+        data=b'{"phone":"' + b"1" * 70_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    expected = member.render_error(too_large(), "/auth/login/sms")
+    assert (big.status_code, big.json()) == (expected.status, expected.body)
+
+    # Both facades dead: nginx's own 502 becomes each contract's "service unavailable".
+    pids = read_pids(state / "pids.json")
+    for name in ("facade-1", "facade-2"):
+        os.killpg(pids[name], signal.SIGKILL)
+    login = requests.post(
+        f"{edge}/api/v1/auth/login/sms",
+        json={"phone": random_phone(), "code": "123456"},
+        timeout=10,
+    )
+    assert login.status_code == 503, login.text
+    assert login.json() == {"code": 503, "message": "服务暂不可用: facade", "data": None}
+    assert (login.headers["Content-Type"], login.headers["Retry-After"]) == (
+        "application/json",
+        "1",
+    )
+    customer = requests.post(
+        f"{edge}/api/app/customer/v1/user/login",
+        json={"phone": random_phone(), "password": "Passw0rd!"},
+        timeout=10,
+    )
+    assert (customer.status_code, customer.json()["code"]) == (200, 10009)

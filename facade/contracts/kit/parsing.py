@@ -48,24 +48,24 @@ def read_json(req: falcon.Request) -> Any:
     media_type = (req.content_type or "").split(";", 1)[0].strip().lower()
     length = req.content_length
     if not length and media_type != "application/json":
-        raise _body_error("missing", "request body is required")
+        raise body_error("missing", "request body is required")
     if media_type != "application/json":
-        raise _body_error("content_type", "request body must be application/json")
+        raise body_error("content_type", "request body must be application/json")
     if length is not None and length > MAX_BODY_BYTES:
-        raise _body_error("too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+        raise too_large()
     raw = _body_bytes(req)
     if len(raw) > MAX_BODY_BYTES:
-        raise _body_error("too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+        raise too_large()
     if not raw.strip():
-        raise _body_error("missing", "request body is required")
+        raise body_error("missing", "request body is required")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
-        raise _body_error("json_invalid", "request body is not valid JSON") from None
+        raise body_error("json_invalid", "request body is not valid JSON") from None
     if _depth_exceeds(body, MAX_DEPTH):
-        raise _body_error("too_deep", f"request body is nested deeper than {MAX_DEPTH}")
+        raise body_error("too_deep", f"request body is nested deeper than {MAX_DEPTH}")
     if not isinstance(body, dict):
-        raise _body_error("model_type", "request body must be a JSON object")
+        raise body_error("model_type", "request body must be a JSON object")
     return body
 
 
@@ -81,7 +81,14 @@ def _body_bytes(req: falcon.Request) -> bytes:
     return bytes(req.bounded_stream.read(MAX_BODY_BYTES + 1))
 
 
-def _body_error(error_type: str, message: str) -> InvalidInput:
+def too_large() -> InvalidInput:
+    """A body over :data:`MAX_BODY_BYTES`: what the facade raises and what nginx, which stops
+    such a body first, answers in its place (``facade nginx errors``)."""
+    return body_error("too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+
+
+def body_error(error_type: str, message: str) -> InvalidInput:
+    """A fault of the body as a whole (no field to name), in pydantic's error shape."""
     return InvalidInput(None, message, ({"loc": [], "msg": message, "type": error_type},))
 
 
