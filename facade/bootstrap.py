@@ -123,12 +123,14 @@ def redis_stores(settings: Settings, durable: SqlIdentityStore | None = None) ->
     watch = None
     if durable is not None and durable.url:  # no store configured: nothing durable to compare
         watch = RedisLossWatch(RedisGenerationMarker(client, keys), durable)
+    cache = RedisProfileCache(client, keys, settings.profile_cache_ttl)
     return Stores(
         codes=RedisCodeStore(client, keys, watch),
         limiter=RedisRateLimiter(client, keys, settings.rate_limits),
         index=RedisUserIndex(client, keys),
-        cache=RedisProfileCache(client, keys, settings.profile_cache_ttl),
-        revocations=RedisRevocations(client, keys, watch),
+        cache=cache,
+        # Reads the cached profile with the revocation state: one round trip per bearer check.
+        revocations=RedisRevocations(client, keys, watch, profiles=cache),
         claims=RedisUniqueClaims(client, keys),
         uids=RedisUidCounter(client, keys),
         ping=lambda: redis_store.ping(client),

@@ -16,6 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--bind", default=os.environ.get("FACADE_BIND", "127.0.0.1:8000"))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("FACADE_WORKERS", "2")))
     serve.add_argument("--threads", type=int, default=int(os.environ.get("FACADE_THREADS", "8")))
+    serve.add_argument(
+        "--server",
+        choices=("gunicorn", "granian"),
+        default=os.environ.get("FACADE_SERVER", "gunicorn"),
+        help="the WSGI server (FACADE_SERVER; README, 'Server choice')",
+    )
 
     stack = commands.add_parser("stack", help="the local development stack")
     stack.add_argument("action", choices=("up", "down"))
@@ -23,6 +29,15 @@ def main(argv: list[str] | None = None) -> int:
         "--production",
         action="store_true",
         help="the production-mode stack (PostgreSQL, Keycloak start, nginx) in .stack-prod/",
+    )
+
+    nginx = commands.add_parser("nginx", help="files nginx needs in front of the facades")
+    nginx.add_argument("action", choices=("errors",))
+    nginx.add_argument(
+        "--output",
+        default=None,
+        help="errors: where the contract-format error pages go (default "
+        "docker/nginx/contract-errors.conf; '-' prints them)",
     )
 
     realm = commands.add_parser("realm", help="realm as code")
@@ -70,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "identities":
         return _identities(args.action, restart=args.restart, complete=args.complete)
     if args.command == "serve":
-        return _serve(args.bind, args.workers, args.threads)
+        return _serve(args.bind, args.workers, args.threads, args.server)
+    if args.command == "nginx":
+        from facade.stack.nginx import write_contract_errors
+
+        return write_contract_errors(args.output)
     if args.command == "stack":
         if args.production:
             from facade.stack import production
@@ -82,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     return _realm_apply(args.keycloak_url or "http://127.0.0.1:8080", args.realm, args.admin_user)
 
 
-def _serve(bind: str, workers: int, threads: int) -> int:
-    """Replace this process with gunicorn: threads suit a service that mostly waits on I/O.
+def _serve(bind: str, workers: int, threads: int, server: str = "gunicorn") -> int:
+    """Replace this process with the WSGI server (gunicorn unless ``server`` says granian):
+    threads suit a service that mostly waits on I/O.
 
     The settings and the production checks run here first, so that a refusal is one line on
     stderr and a non-zero exit before any port is bound (not a traceback in every worker).
@@ -99,24 +119,16 @@ def _serve(bind: str, workers: int, threads: int) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _fresh_metrics_dir()
     # ``threads`` requests may wait on dependencies at once; the reserve threads answer probes
     # and refuse the excess at once (facade/http/admission.py).
-    from facade.http.admission import RESERVE_THREADS
+    from facade.http.admission import reserve_threads, waiting_room
+    from facade.stack.servers import server_command
 
     os.environ["FACADE_THREADS"] = str(threads)
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "facade.app:get_app()",
-        f"--bind={bind}",
-        "--worker-class=gthread",
-        f"--workers={workers}",
-        f"--threads={threads + RESERVE_THREADS}",
-        "--timeout=60",
-        "--graceful-timeout=20",
-        "--keep-alive=5",
-        "--error-logfile=-",
-        "--config=python:facade.stack.gunicorn_hooks",
-    ]
+    os.environ["FACADE_ADMISSION_WAITERS"] = str(waiting_room(threads, workers))
+    try:
+        command = server_command(server, bind, workers, threads + reserve_threads(threads, workers))
+    except ValueError as exc:
+        print(f"facade: cannot start: {exc}", file=sys.stderr)
+        return 2
     os.execv(sys.executable, command)  # noqa: S606
     return 0  # pragma: no cover
 

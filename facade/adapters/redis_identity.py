@@ -124,10 +124,16 @@ class RedisProfileCache:
             return None
         with redis_errors("profile cache"):
             raw = self._redis.get(self._keys.profile(user_id))
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return User(**data)
+        return self.decode(raw)
+
+    @property
+    def enabled(self) -> bool:
+        return self._ttl_ms > 0
+
+    @staticmethod
+    def decode(raw: bytes | str | None) -> User | None:
+        """A cached user as :meth:`put` stored it; None for a miss."""
+        return None if raw is None else User(**json.loads(raw))
 
     def put(self, user: User) -> None:
         if self._ttl_ms <= 0:
@@ -146,11 +152,16 @@ class RedisRevocations:
     the generation marker in the same round trip (:mod:`facade.core.generations`)."""
 
     def __init__(
-        self, client: redis.Redis, keys: RedisKeys, watch: RedisLossWatch | None = None
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        watch: RedisLossWatch | None = None,
+        profiles: RedisProfileCache | None = None,
     ) -> None:
         self._redis = client
         self._keys = keys
         self._watch = watch
+        self._profiles = profiles if profiles is not None and profiles.enabled else None
 
     def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
         self._write(self._keys.revoked_session(session_id), b"1", ttl_seconds)
@@ -171,10 +182,24 @@ class RedisRevocations:
         self._watch.bumped(int(epoch))
 
     def state(self, session_id: str | None, user_id: str) -> tuple[bool, int]:
-        """One round trip for both checks every authenticated request makes."""
+        """Both checks every refresh makes, in one round trip."""
+        revoked, not_before, _ = self._read(session_id, user_id, profile=False)
+        return revoked, not_before
+
+    def state_with_profile(
+        self, session_id: str | None, user_id: str
+    ) -> tuple[bool, int, User | None]:
+        """Both checks and the user's cached profile: one round trip per bearer request."""
+        return self._read(session_id, user_id, profile=self._profiles is not None)
+
+    def _read(
+        self, session_id: str | None, user_id: str, *, profile: bool
+    ) -> tuple[bool, int, User | None]:
         keys = [self._keys.not_before(user_id)]
         if session_id:
             keys.append(self._keys.revoked_session(session_id))
+        if profile:
+            keys.append(self._keys.profile(user_id))
         floor = 0
         if self._watch is not None:
             floor = self._watch.floor()[1]
@@ -189,7 +214,8 @@ class RedisRevocations:
                 values = self._redis.mget(keys)
         not_before = values[0]
         revoked = values[1] if session_id else None
+        cached = RedisProfileCache.decode(values[2 if session_id else 1]) if profile else None
         if self._watch is not None:
             generation, epoch = values[-2], values[-1]
             self._watch.observe(text(generation), int(epoch or 0), floor)
-        return revoked is not None, int(not_before) if not_before else 0
+        return revoked is not None, int(not_before) if not_before else 0, cached

@@ -115,6 +115,13 @@ class Revocations(Protocol):
         """Whether the session was revoked, and the user's not-before time (0: none)."""
         ...
 
+    def state_with_profile(
+        self, session_id: str | None, user_id: str
+    ) -> tuple[bool, int, User | None]:
+        """``state`` and the user's cached profile (None: not cached) read together, so that a
+        bearer check costs one round trip."""
+        ...
+
 
 class CodeVerifier(Protocol):
     """Checks and consumes a verification code; raises ``CodeRejected`` unless it is right."""
