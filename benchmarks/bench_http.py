@@ -17,14 +17,30 @@ What runs
     ==========================  ==========================================================
     member ``GET /auth/me``      ``GET /protocol/openid-connect/userinfo`` (same token)
     customer ``/user/login``     password grant of ``facade-customer`` (same user, password)
-    member ``/auth/login/sms``   one token exchange (impersonation) for ``facade-member``; the
-                                 facade also checks and spends a code in Redis
+    member ``/auth/login/sms``   one token exchange (impersonation) for ``facade-member`` plus
+                                 one Redis code check (below)
     member ``/auth/refresh``     refresh grant of ``facade-member`` (same refresh tokens)
     ==========================  ==========================================================
 
     Every request comes from its own ``X-Forwarded-For`` address (the dev stack trusts
     127.0.0.1 as a proxy) so that per-IP rate limits do not turn the run into a 429 benchmark;
     any non-2xx answer is counted and reported, never hidden.
+
+The code-login baseline
+    A client that checks a code in Redis and then impersonates pays for both, one after the
+    other. wrk cannot speak to Redis, so the check is measured on its own in the same round
+    (``redis-benchmark``, same connection count, a minimal Lua script: ``HMGET`` of the code's
+    hash and a compare, less than any real check-and-spend) and composed with the Keycloak
+    window as per-request costs add: ``1 / (1/exchange_rps + 1/check_rps)``. The JSON keeps
+    both rates and the ratio against the exchange alone.
+
+Pinning (``--pin``)
+    On a shared machine the facade and Keycloak compete for the same cores, so a facade that
+    burns CPU also slows its own Keycloak calls, unlike a deployment where each has its own
+    machine. ``--pin`` pins every thread of Keycloak's JVM to CPU 0 and of the facade's
+    gunicorn processes to CPU 1 (``taskset -a -p``; processes found by the ports they listen
+    on) for the whole run, and restores their affinity at the end; baseline windows then also
+    get one core for Keycloak. The JSON records the pinning.
 
 Setup and clean-up
     ``--users`` users are registered through the facade's own services on the same Keycloak
@@ -36,9 +52,11 @@ Setup and clean-up
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import statistics
@@ -50,6 +68,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -141,17 +160,36 @@ class Pair:
     name: str
     facade: list[Window] = field(default_factory=list)
     keycloak: list[Window] = field(default_factory=list)
+    #: Per round, the rate of a step the baseline adds to the Keycloak call (the code check).
+    added_step: list[float] = field(default_factory=list)
+
+    def baseline_rates(self) -> list[float]:
+        """The Keycloak window's rate, with the added step's cost per request composed in."""
+        if not self.added_step:
+            return [k.rate for k in self.keycloak]
+        return [
+            1 / (1 / k.rate + 1 / step) if k.rate and step else 0.0
+            for k, step in zip(self.keycloak, self.added_step, strict=True)
+        ]
 
     def summary(self) -> dict[str, Any]:
-        ratios = [
-            f.rate / k.rate for f, k in zip(self.facade, self.keycloak, strict=True) if k.rate
-        ]
+        baselines = self.baseline_rates()
+        ratios = [f.rate / b for f, b in zip(self.facade, baselines, strict=True) if b]
+        added: dict[str, Any] = {}
+        if self.added_step:
+            alone = [f.rate / k.rate for f, k in zip(self.facade, self.keycloak, strict=True)]
+            added = {
+                "redis_check_rps": round(statistics.mean(self.added_step), 1),
+                "keycloak_exchange_rps": round(statistics.mean(w.rate for w in self.keycloak), 1),
+                "ratio_vs_exchange_alone": round(statistics.mean(alone), 3),
+            }
         return {
             "operation": self.name,
             "facade_rps": round(statistics.mean(w.rate for w in self.facade), 1),
-            "keycloak_rps": round(statistics.mean(w.rate for w in self.keycloak), 1),
+            "keycloak_rps": round(statistics.mean(baselines), 1),
             "ratio": round(statistics.mean(ratios), 3) if ratios else None,
             "ratio_rounds": [round(r, 3) for r in ratios],
+            **added,
             "facade_p50_ms": round(statistics.median(w.p50_ms for w in self.facade), 2),
             "facade_p99_ms": round(max(w.p99_ms for w in self.facade), 2),
             "keycloak_p50_ms": round(statistics.median(w.p50_ms for w in self.keycloak), 2),
@@ -194,6 +232,89 @@ def run_wrk(request: Request, args: argparse.Namespace, workdir: Path) -> Window
     ).stdout
     line = next(row for row in output.splitlines() if row.startswith('{"requests"'))
     return Window(**json.loads(line))
+
+
+def redis_code_check_rate(bench: Bench) -> float:
+    """Requests per second of a minimal code check in Redis (the code-login baseline's step),
+    at the run's connection count: ``redis-benchmark`` on a planted code record."""
+    key = f"{bench.settings.redis_prefix}bench:code-check"
+    bench.services.redis.hset(key, mapping={"h": "0" * 64, "t": 0, "m": 3})
+    bench.services.redis.expire(key, 60)
+    url = urlsplit(bench.args.redis_url)
+    output = subprocess.run(
+        [
+            "redis-benchmark",
+            "-h",
+            url.hostname or "127.0.0.1",
+            "-p",
+            str(url.port or 6379),
+            "--dbnum",
+            (url.path or "/0").lstrip("/") or "0",
+            "-c",
+            str(bench.args.connections),
+            "-n",
+            "20000",
+            "--csv",
+            "EVAL",
+            "local r = redis.call('HMGET', KEYS[1], 'h', 't', 'm') "
+            "if r[1] == ARGV[1] and tonumber(r[2]) < tonumber(r[3]) then return 1 end return 0",
+            "1",
+            key,
+            "0" * 64,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    row = output.strip().splitlines()[-1]
+    return float(row.split('","')[1])
+
+
+def listening_pids(port: int) -> set[int]:
+    """Every process with a listening socket on ``port`` (gunicorn's master and workers share
+    theirs)."""
+    output = subprocess.run(
+        ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return {int(pid) for pid in re.findall(r"pid=(\d+)", output)}
+
+
+class Pinning:
+    """Keycloak's JVM on CPU 0 and the facade's gunicorn on CPU 1 (all threads), restored on
+    exit (see the module docstring)."""
+
+    def __init__(self, keycloak_url: str, facade_url: str) -> None:
+        self.plan: dict[str, tuple[str, set[int]]] = {
+            "keycloak": ("0", listening_pids(urlsplit(keycloak_url).port or 80)),
+            "facade": ("1", listening_pids(urlsplit(facade_url).port or 80)),
+        }
+        for name, (_, pids) in self.plan.items():
+            if not pids:
+                raise SystemExit(f"--pin: no process listens for {name}")
+        self._saved: dict[int, str] = {}
+
+    def record(self) -> dict[str, Any]:
+        return {name: {"cpu": cpu, "pids": sorted(pids)} for name, (cpu, pids) in self.plan.items()}
+
+    def __enter__(self) -> Pinning:
+        for cpu, pids in self.plan.values():
+            for pid in pids:
+                self._saved[pid] = ",".join(str(c) for c in sorted(os.sched_getaffinity(pid)))
+                _taskset(cpu, pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pid, cpus in self._saved.items():
+            try:
+                _taskset(cpus, pid)
+            except subprocess.CalledProcessError:
+                print(f"  could not restore the affinity of {pid} (gone?)", file=sys.stderr)
+
+
+def _taskset(cpus: str, pid: int) -> None:
+    subprocess.run(
+        ["taskset", "-a", "-p", "-c", cpus, str(pid)], capture_output=True, text=True, check=True
+    )
 
 
 def form(fields: dict[str, str]) -> str:
@@ -240,21 +361,25 @@ class Bench:
         for user_id, _ in self.users[: self.args.token_users]:
             user = self.services.users.get(user_id, fresh=True)
             assert user is not None
-            issued = self.services.sessions.sign_in_verified("member", user, just_read=True)
+            issued = self.services.sessions.sign_in_verified("member", user)
             tokens.append((issued.access_token, issued.refresh_token))
         return tokens
 
     def plant_codes(self) -> list[str]:
         """One live ``member`` login code per user, stored as the send step stores it."""
+        return [
+            "\t" + json.dumps({"phone": phone, "code": self.plant_code(phone)})
+            for _, phone in self.users
+        ]
+
+    def plant_code(self, phone: str) -> str:
+        """A fresh ``member`` login code for ``phone`` (replacing its last), as the send step
+        stores it, without delivery and send limits (``bench_overload`` plants them one by one)."""
         codes = self.services.codes
-        policy = self.settings.codes.policy_for("member")
-        lines = []
-        for _, phone in self.users:
-            code = f"{secrets.randbelow(10**6):06d}"
-            scope = CodeScope("member", "login", phone)
-            codes._store.save(scope, codes._hash(scope, code), policy)
-            lines.append("\t" + json.dumps({"phone": phone, "code": code}))
-        return lines
+        code = f"{secrets.randbelow(10**6):06d}"
+        scope = CodeScope("member", "login", phone)
+        codes._store.save(scope, codes._hash(scope, code), self.settings.codes.policy_for("member"))
+        return code
 
     # --- the pairs ---------------------------------------------------------------------------
 
@@ -388,6 +513,9 @@ def measure(bench: Bench, name: str, build: Callable[[], tuple[Request, Request]
                     f"  p99 {window.p99_ms:7.2f} ms  non-2xx {window.non2xx}",
                     file=sys.stderr,
                 )
+            if name == "code_login":
+                pair.added_step.append(redis_code_check_rate(bench))
+                print(f"  {name:<16} redis check {pair.added_step[-1]:8.1f}/s", file=sys.stderr)
             bench.logout_all()  # after both sides: they share the round's tokens
     return pair
 
@@ -456,6 +584,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default="profile,password_login,code_login,refresh", help="comma-separated"
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="Keycloak on CPU 0, the facade's gunicorn on CPU 1 for the run (taskset)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "http.json")
     parser.add_argument("--chart", type=Path, default=RESULTS / "http.png")
     args = parser.parse_args(argv)
@@ -464,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     bench = Bench(args)
+    pinning = Pinning(args.keycloak_url, args.facade_url) if args.pin else None
     print(f"registering {args.users} users ...", file=sys.stderr)
     started = time.monotonic()
     bench.register_users()
@@ -471,8 +605,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     load_before = os.getloadavg()
     try:
-        for name in args.only.split(","):
-            results.append(measure(bench, name, getattr(bench, name)).summary())
+        with pinning or contextlib.nullcontext():
+            for name in args.only.split(","):
+                results.append(measure(bench, name, getattr(bench, name)).summary())
     finally:
         bench.logout_all()
         bench.delete_users()
@@ -481,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()],
+        "pinned": pinning.record() if pinning is not None else None,
         "settings": {k: v for k, v in vars(args).items() if k not in ("out", "chart")},
         "results": results,
     }

@@ -20,6 +20,7 @@ from facade.core.delivery import Message
 from facade.core.errors import (
     AccountDisabled,
     AlreadyExists,
+    ExchangeRefused,
     InvalidCredentials,
     InvalidToken,
     NotFound,
@@ -147,7 +148,10 @@ class FakeIdentity:
         return self._issue(contract, user)
 
     def exchange_for_user(self, contract: str, user_id: str) -> TokenSet:
-        return self._issue(contract, self.users[user_id])
+        user = self.users.get(user_id)
+        if user is None or not user.enabled:
+            raise ExchangeRefused()  # Keycloak's one 403 for a disabled or deleted subject
+        return self._issue(contract, user)
 
     def refresh(self, contract: str, refresh_token: str) -> TokenSet:
         kind, claims = self._claims(contract, refresh_token)
@@ -312,6 +316,11 @@ class FakeRevocations:
 
     def state(self, session_id: str | None, user_id: str) -> tuple[bool, int]:
         return session_id in self.sessions, self.not_before.get(user_id, 0)
+
+    def state_with_profile(
+        self, session_id: str | None, user_id: str
+    ) -> tuple[bool, int, User | None]:
+        return (*self.state(session_id, user_id), None)
 
 
 class FakeClaims:

@@ -30,6 +30,7 @@ from urllib3.util.retry import Retry
 from facade.core.errors import (
     AccountDisabled,
     AlreadyExists,
+    ExchangeRefused,
     FacadeError,
     InvalidCredentials,
     InvalidInput,
@@ -545,17 +546,26 @@ class KeycloakGateway:
         refresh token refreshes and logs out with its credentials, like a password grant's.
         The realm lets exactly the five contract clients impersonate (``facade realm apply``);
         none may ask for another client's audience.
+
+        Keycloak answers a disabled, deleted or unknown subject with the same 403 as a missing
+        permission: that is :class:`ExchangeRefused`, for the caller to explain by reading the
+        user (not logged here: a disabled user's sign-in is no fault of the facade).
         """
         with _translated("token exchange"):
-            raw = self._token_call(
-                contract,
-                "token",
-                {
-                    "grant_type": TOKEN_EXCHANGE_GRANT,
-                    "requested_subject": user_id,
-                    "requested_token_type": REFRESH_TOKEN_TYPE,
-                },
-            )
+            try:
+                raw = self._token_call(
+                    contract,
+                    "token",
+                    {
+                        "grant_type": TOKEN_EXCHANGE_GRANT,
+                        "requested_subject": user_id,
+                        "requested_token_type": REFRESH_TOKEN_TYPE,
+                    },
+                )
+            except KeycloakPostError as exc:
+                if exc.response_code == 403:
+                    raise ExchangeRefused() from exc
+                raise
         return _token_set_from(raw)
 
     def refresh(self, contract: str, refresh_token: str) -> TokenSet:

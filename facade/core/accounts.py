@@ -50,13 +50,12 @@ class Accounts:
         explicit ``phone_number_verified=false`` marks an unproven phone, so users an operator
         made with a phone keep their password.
         """
+        if not proof_changes(user, channel):
+            return user
         if channel == "sms":
-            if user.attr("phone_number_verified") != "false":
-                return user
             updated = self._writer.update(user.id, attributes={"phone_number_verified": "true"})
         else:
-            if user.email_verified or not user.email:
-                return user
+            assert user.email is not None
             updated = self._writer.update(user.id, email=user.email)
         self._identity.remove_password(user.id)
         self._sessions.forget_legacy_password(user.id)
@@ -166,3 +165,11 @@ class Accounts:
                 # Another registration or change of this phone is in flight (or just landed).
                 raise Unavailable("database", "this phone is being bound; retry") from None
         return ledger.reserve_change(user, {"phone_number": phone})
+
+
+def proof_changes(user: User, channel: Channel) -> bool:
+    """Whether :meth:`Accounts.accept_proof` would change ``user``: its phone (``sms``) or
+    email is stored unproven."""
+    if channel == "sms":
+        return user.attr("phone_number_verified") == "false"
+    return bool(user.email) and not user.email_verified

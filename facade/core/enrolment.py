@@ -117,9 +117,7 @@ class Enrolment:
                     attributes=dict(attributes or {}),
                 )
             )
-        tokens = (
-            self._sessions.sign_in_verified(contract, user, just_read=True) if sign_in else None
-        )
+        tokens = self._sessions.sign_in_verified(contract, user) if sign_in else None
         return Registered(user, tokens)
 
     def _claim_unproven(

@@ -131,6 +131,15 @@ class Unavailable(FacadeError):
         return self.part
 
 
+class ExchangeRefused(Unavailable):
+    """Keycloak refused to impersonate a user: the user is disabled or gone, or the realm's
+    permission is missing (one answer for all three). The sign-in reads the user to tell them
+    apart; unexplained, it stays a 503."""
+
+    def __init__(self, detail: str = "token exchange refused by keycloak") -> None:
+        super().__init__("keycloak", detail)
+
+
 class NotImplementedYet(FacadeError):
     """An endpoint of a mounted contract whose issue has not landed yet."""
 

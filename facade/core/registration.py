@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 GUARDED = {"phone_number": "phone", "wechat_unionid": "wechat", "wechat_openid": "wechat"}
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
 INVITE_LENGTH = 8
-#: Users whose identifiers a process remembers as matched against the store.
-CONFIRMED_LIMIT = 50_000
 
 
 def new_invite_code() -> str:
@@ -60,8 +58,6 @@ class Registrar:
         self._uids = uids
         self._claim_wait = claim_wait_seconds
         self._invite_codes = invite_codes
-        #: Keycloak id -> (uid, invite code) this process matched against the store.
-        self._confirmed: dict[str, tuple[str | None, str | None]] = {}
         self._ledger = ledger
 
     def register(self, registration: Registration) -> User:
@@ -228,13 +224,10 @@ class Registrar:
         and a Keycloak attribute an operator changed no longer matches and is repaired.
         """
         if self._ledger is not None:
-            seen = (user.attr("uid"), user.attr("invite_code"))
-            if seen[0] and self._confirmed.get(user.id) == seen:
+            if self._directory.confirmed(user):
                 return user
             adopted = self._ledger.adopt(user)[1]
-            self._confirmed[user.id] = (adopted.attr("uid"), adopted.attr("invite_code"))
-            while len(self._confirmed) > CONFIRMED_LIMIT:
-                self._confirmed.pop(next(iter(self._confirmed)))
+            self._directory.confirm(adopted)
             return adopted
         if user.attr("uid") and user.attr("invite_code"):
             return user

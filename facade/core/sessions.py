@@ -15,6 +15,7 @@ from typing import Protocol
 
 from facade.core.errors import (
     AccountDisabled,
+    ExchangeRefused,
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
@@ -138,23 +139,32 @@ class Sessions:
         # Keycloak judges again (a user its brute-force detection locked stays locked).
         return self._identity.password_grant(contract, user.username, password)
 
-    def sign_in_verified(self, contract: str, user: User, *, just_read: bool = False) -> TokenSet:
-        """Tokens for a user whose phone, email or WeChat the facade has just verified.
+    def sign_in_verified(self, contract: str, user: User) -> TokenSet:
+        """Tokens for a user whose phone, email or WeChat the facade has just verified: one
+        Keycloak call, for a ``user`` that may come from a cache.
 
-        The enabled check happens here because Keycloak refuses the exchange of a disabled
-        user with the same 403 as a permission misconfiguration. ``just_read`` says that
-        ``user`` came from Keycloak within this request, so it need not be read again.
+        Keycloak refuses the exchange of a disabled or deleted user (with the 403 of a missing
+        permission); only then is the user read fresh to tell which: AccountDisabled, NotFound
+        for a user gone from Keycloak (its identity record retired), else the refusal stands.
         """
-        current = user if just_read else self._directory.get(user.id, fresh=True)
-        if current is None:
-            raise InvalidCredentials()
-        if not current.enabled:
-            raise AccountDisabled("account disabled")
-        return self._identity.exchange_for_user(contract, user.id)
+        try:
+            return self._identity.exchange_for_user(contract, user.id)
+        except ExchangeRefused:
+            current = self._directory.recheck(user.id)
+            if current is None:
+                raise NotFound("user") from None
+            if not current.enabled:
+                raise AccountDisabled("account disabled") from None
+            log.error(
+                "keycloak refused to impersonate enabled user %s: is the contract client in "
+                "the realm's users.impersonate policy (facade realm apply)?",
+                user.id,
+            )
+            raise
 
     def refresh(self, contract: str, refresh_token: str) -> TokenSet:
         claims = self._identity.verify_refresh_token(contract, refresh_token)
-        self._refuse_revoked(claims)
+        self._refuse_revoked(claims, self._revocations.state(claims.session_id, claims.subject))
         try:
             # Keycloak itself refuses a disabled ("User disabled") or deleted user's refresh.
             return self._identity.refresh(contract, refresh_token)
@@ -164,8 +174,12 @@ class Sessions:
     def authenticate(self, contract: str, access_token: str) -> Principal:
         """The user behind a bearer token of this contract, or a typed refusal."""
         claims = self._identity.verify_access_token(contract, access_token)
-        self._refuse_revoked(claims)
-        user = self._directory.get(claims.subject)
+        revoked, not_before, cached = self._revocations.state_with_profile(
+            claims.session_id, claims.subject
+        )
+        self._refuse_revoked(claims, (revoked, not_before))
+        # The cache was just read with the revocation state: a miss goes to Keycloak.
+        user = cached or self._directory.get(claims.subject, fresh=True)
         if user is None:
             raise InvalidToken("user no longer exists")
         if not user.enabled:
@@ -196,8 +210,9 @@ class Sessions:
             self._revocations.revoke_session(session_id, self._revocation_ttl)
         self._revocations.set_not_before(user_id, int(self._clock()), self._revocation_ttl)
 
-    def _refuse_revoked(self, claims: TokenClaims) -> None:
-        session_revoked, not_before = self._revocations.state(claims.session_id, claims.subject)
+    def _refuse_revoked(self, claims: TokenClaims, state: tuple[bool, int]) -> None:
+        """``state``: the session's revocation and the user's not-before time, as just read."""
+        session_revoked, not_before = state
         if session_revoked:
             raise InvalidToken("session ended")
         if claims.issued_at < not_before:

@@ -1,9 +1,19 @@
 """Finding users fast while Keycloak stays the source of truth.
 
-Keycloak 26 searches custom attributes without an index, so lookups by phone, uid, WeChat id or
-invite code go through a Redis index first. An index hit is always checked against Keycloak (one
-read by primary key); a miss or a mismatch falls back to Keycloak's search and repairs the
-entry. Operator edits in the admin console therefore show up on the next lookup.
+With the identity store, lookups by phone, uid, WeChat id or invite code are one indexed query
+there, then the user by primary key from Keycloak: fresh, because callers act on ``enabled``
+(a disabled user must not reset a password) and on the identifier itself.
+
+Sign-in by a verified code or WeChat (:meth:`UserDirectory.find_signing_in`) trades that
+freshness for one Keycloak call: it trusts the store's binding and takes the user from the
+profile cache when there, and lets Keycloak's refusal of the token exchange stand in for the
+enabled check (:meth:`facade.core.sessions.Sessions.sign_in_verified`). The trade: an
+operator's console edit of a phone or WeChat id reaches sign-in within the admin-event
+follower's interval (``FACADE_FOLLOW_INTERVAL``, default 2 s), while a disable or a delete acts
+at once, because Keycloak refuses those users' exchange.
+
+Without the store (the fast tests' fakes), a Redis index plays its part, every hit checked
+against Keycloak.
 """
 
 from __future__ import annotations
@@ -11,7 +21,12 @@ from __future__ import annotations
 import logging
 
 from facade.core.errors import AlreadyExists, InvalidInput
-from facade.core.identities import LOOKUP_ATTRIBUTES, UNIQUE_ATTRIBUTES, IdentityConflict
+from facade.core.identities import (
+    LOOKUP_ATTRIBUTES,
+    UNIQUE_ATTRIBUTES,
+    IdentityConflict,
+    IdentityRecord,
+)
 from facade.core.identity_ledger import IdentityLedger
 from facade.core.models import User
 from facade.core.ports import IdentityProvider, ProfileCache, UserIndex
@@ -19,6 +34,8 @@ from facade.core.targets import canonical_phone
 
 log = logging.getLogger(__name__)
 
+#: Users whose identifiers a process remembers as matched against the store.
+CONFIRMED_LIMIT = 50_000
 #: Attributes that identify one user, kept in the index.
 INDEXED_ATTRIBUTES = ("phone_number", "uid", "wechat_openid", "wechat_unionid", "invite_code")
 
@@ -35,6 +52,20 @@ class UserDirectory:
         self._index = index
         self._cache = cache
         self._ledger = ledger
+        #: Keycloak id -> (uid, invite code) this process matched against the store.
+        self._confirmed: dict[str, tuple[str | None, str | None]] = {}
+
+    def confirmed(self, user: User) -> bool:
+        """Whether this process has matched the user's uid and invite code against the
+        store: both never change for an identity, and an operator's change no longer matches."""
+        seen = (user.attr("uid"), user.attr("invite_code"))
+        return bool(seen[0]) and self._confirmed.get(user.id) == seen
+
+    def confirm(self, user: User) -> None:
+        """The user's uid and invite code are the store's (see :meth:`confirmed`)."""
+        self._confirmed[user.id] = (user.attr("uid"), user.attr("invite_code"))
+        while len(self._confirmed) > CONFIRMED_LIMIT:
+            self._confirmed.pop(next(iter(self._confirmed)))
 
     def get(self, user_id: str, *, fresh: bool = False) -> User | None:
         """A user by Keycloak id; briefly cached unless ``fresh``."""
@@ -84,14 +115,55 @@ class UserDirectory:
             return reserved
         if record is None or record.keycloak_id is None:
             return None if ledger.complete() else self._adopt_found(ledger, attribute, value)
-        # Fresh, never the profile cache: callers act on ``enabled`` (a disabled user must not
-        # reset a password) and on the attribute itself (an operator may have just changed it).
+        return self._bound_user(ledger, record, attribute, value)
+
+    def _bound_user(
+        self, ledger: IdentityLedger, record: IdentityRecord, attribute: str, value: str
+    ) -> User | None:
+        """The user a record binds, fresh from Keycloak; a contradiction is repaired, a miss."""
+        assert record.keycloak_id is not None
         user = self._identity.get_user(record.keycloak_id)
         if user is None:
             ledger.store.retire(record.keycloak_id)  # deleted in Keycloak: its uid is retired
             return None
         if attribute != "uid" and user.attr(attribute) != value:
             ledger.follow(user, record)
+            return None
+        self._cache.put(user)
+        return user
+
+    def find_signing_in(self, attribute: str, value: str) -> User | None:
+        """The holder of an identifier about to be signed in by a Keycloak token exchange.
+
+        The store's binding is trusted and the user comes from the profile cache when it holds
+        one that agrees: ``enabled`` may be stale, which the exchange judges (module
+        docstring). A cache miss, or a cached user whose identifier disagrees, is
+        :meth:`find_by`.
+        """
+        ledger = self._ledger
+        if ledger is None or attribute not in LOOKUP_ATTRIBUTES:
+            return self.find_by(attribute, value)
+        record = ledger.store.find(attribute, value)
+        if record is None or record.state != "active" or record.keycloak_id is None:
+            return self._find_in_store(ledger, attribute, value)
+        user = self._cache.get(record.keycloak_id)
+        if user is None or (attribute != "uid" and user.attr(attribute) != value):
+            user = self._bound_user(ledger, record, attribute, value)
+        if user is not None and (user.attr("uid"), user.attr("invite_code")) == (
+            str(record.uid),
+            record.invite_code,
+        ):
+            self.confirm(user)  # the row just read: the sign-in needs no second look
+        return user
+
+    def recheck(self, user_id: str) -> User | None:
+        """The user fresh from Keycloak after it refused to sign them in; one deleted there is
+        retired from the store (its uid never reused) and None."""
+        self._cache.drop(user_id)
+        user = self._identity.get_user(user_id)
+        if user is None:
+            if self._ledger is not None:
+                self._ledger.store.retire(user_id)
             return None
         self._cache.put(user)
         return user
@@ -120,6 +192,12 @@ class UserDirectory:
     def find_by_target(self, channel: str, target: str) -> User | None:
         """The holder of a canonical phone (``sms``) or email (``email``)."""
         return self.find_by_phone(target) if channel == "sms" else self.find_by_email(target)
+
+    def find_target_signing_in(self, channel: str, target: str) -> User | None:
+        """:meth:`find_by_target` for a sign-in (:meth:`find_signing_in`)."""
+        if channel == "sms":
+            return self.find_signing_in("phone_number", target)
+        return self.find_by_email(target)
 
     def find_by_login(self, login: str) -> User | None:
         """A phone number (any form a client types), an email, or a username.

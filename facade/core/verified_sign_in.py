@@ -3,6 +3,13 @@
 Both may register the user on the way (a contract says whether), both record an inviter for a
 new user, and both end in a Keycloak token exchange for the contract's client. An unknown
 invite code is refused before the verification code is consumed, so the user can retry.
+
+A known phone or WeChat id signs in with one Keycloak call, the exchange: the holder comes from
+the identity store's binding and the profile cache (:meth:`UserDirectory.find_signing_in`, whose
+docstring states the trade), and Keycloak's refusal to impersonate a disabled or deleted user
+stands in for the enabled check. Only a refusal, or a proof that changes the user (a phone
+stored unproven), reads the user fresh: disabled is AccountDisabled with the code kept, deleted
+is "no such user" (registered anew where the contract registers).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TypeVar
 
-from facade.core.accounts import Accounts
+from facade.core.accounts import Accounts, proof_changes
 from facade.core.delivery import Channel
 from facade.core.errors import AccountDisabled, AlreadyExists, InvalidInput, NotFound, Unavailable
 from facade.core.models import Registration, User, VerifiedSignIn
@@ -93,7 +100,7 @@ class VerifiedSignIns:
             register=register,
             new_user_attributes=new_user_attributes,
             invite_code=None,
-            finish=lambda user, new, again: self._holder(user, new, again)[0],
+            finish=self._proven_holder,
         )
 
     def _by_code(
@@ -109,35 +116,55 @@ class VerifiedSignIns:
         """The checks and code of :meth:`by_code`; ``finish`` ends it while the code is held."""
         contract, channel, target, code, purpose = proof
         self._sessions.limit_attempt(contract, client_ip)
-        user = self._directory.find_by_target(channel, target)
+        user = self._directory.find_target_signing_in(channel, target)
         inviter = self._inviter(invite_code) if user is None and register else None
         if user is None and not register:
             self._codes.verify(contract, purpose, target, code)
             raise NotFound("user")
+
+        def find_again() -> User | None:
+            return self._directory.find_by_target(channel, target)
+
         # The code is spent only if the sign-in succeeds: one that fails half-way (Keycloak or
         # Redis gone) leaves the code usable, and a user it registered is found on the retry.
+        # A disabled user is told only after the code checks (else anyone could learn that a
+        # phone's account is disabled), and before it is spent: re-enabled, it signs in with it.
         with self._codes.held(contract, purpose, target, code):
-            # Told only after the code checks (else anyone could learn that a phone's account
-            # is disabled), and before it is spent: re-enabled, the user signs in with it.
-            if user is not None and not user.enabled:
-                raise AccountDisabled("account disabled")
-            registration = None
-            if user is None:
-                attributes = dict(new_user_attributes or {})
-                if inviter is not None:
-                    attributes["invited_by"] = inviter.id
-                registration = Registration(
-                    phone=target if channel == "sms" else None,
-                    phone_verified=channel == "sms",
-                    email=target if channel == "email" else None,
-                    email_verified=channel == "email",
-                    attributes=attributes,
-                )
-            else:
-                user = self._accounts.accept_proof(user, channel)
-            return finish(
-                user, registration, lambda: self._directory.find_by_target(channel, target)
+            if user is not None:
+                try:
+                    return finish(self._proven(user, channel), None, find_again)
+                except NotFound:
+                    if not register:
+                        raise
+                # Deleted in Keycloak since the store bound it (now retired): a new user.
+                inviter = self._inviter(invite_code)
+            attributes = dict(new_user_attributes or {})
+            if inviter is not None:
+                attributes["invited_by"] = inviter.id
+            registration = Registration(
+                phone=target if channel == "sms" else None,
+                phone_verified=channel == "sms",
+                email=target if channel == "email" else None,
+                email_verified=channel == "email",
+                attributes=attributes,
             )
+            return finish(None, registration, find_again)
+
+    def _proven(self, user: User, channel: Channel) -> User:
+        """``user`` with the proof accepted; a proof that changes it is applied to the user
+        fresh from Keycloak (``user`` may be cached), and never to a disabled one."""
+        if not proof_changes(user, channel):
+            return user
+        return self._accounts.accept_proof(self._current(user.id), channel)
+
+    def _current(self, user_id: str) -> User:
+        """The user fresh from Keycloak, enabled; NotFound when deleted (and retired)."""
+        current = self._directory.recheck(user_id)
+        if current is None:
+            raise NotFound("user")
+        if not current.enabled:
+            raise AccountDisabled("account disabled")
+        return current
 
     def by_wechat(
         self,
@@ -155,24 +182,23 @@ class VerifiedSignIns:
         # Every input is checked before the one-time WeChat code is spent.
         inviter = self._inviter(invite_code)
         identity = self._wechat.code_to_session(js_code)
+
+        def find_again() -> User | None:
+            return self._find_wechat_user(identity.openid, identity.unionid, fresh=True)
+
         user = self._find_wechat_user(identity.openid, identity.unionid)
-        if user is not None and not user.enabled:
-            raise AccountDisabled("account disabled")
-        registration = None
-        if user is None:
-            attributes = dict(new_user_attributes or {})
-            attributes["wechat_openid"] = identity.openid
-            if identity.unionid:
-                attributes["wechat_unionid"] = identity.unionid
-            if inviter is not None:
-                attributes["invited_by"] = inviter.id
-            registration = Registration(attributes=attributes)
-        return self._sign_in(
-            contract,
-            user,
-            registration,
-            lambda: self._find_wechat_user(identity.openid, identity.unionid),
-        )
+        if user is not None:
+            try:
+                return self._sign_in(contract, user, None, find_again)
+            except NotFound:
+                pass  # deleted in Keycloak since the store bound it (now retired): a new user
+        attributes = dict(new_user_attributes or {})
+        attributes["wechat_openid"] = identity.openid
+        if identity.unionid:
+            attributes["wechat_unionid"] = identity.unionid
+        if inviter is not None:
+            attributes["invited_by"] = inviter.id
+        return self._sign_in(contract, None, Registration(attributes=attributes), find_again)
 
     def _sign_in(
         self,
@@ -181,11 +207,21 @@ class VerifiedSignIns:
         registration: Registration | None,
         find_again: Callable[[], User | None],
     ) -> VerifiedSignIn:
-        """Sign in the user found, or register ``registration`` first when none was."""
+        """Sign in the user found, or register ``registration`` first when none was.
+
+        NotFound when the user found was deleted in Keycloak (see the module docstring).
+        """
         user, is_new = self._holder(user, registration, find_again)
-        # Found, registered or updated within this call: fresh from Keycloak already.
-        tokens = self._sessions.sign_in_verified(contract, user, just_read=True)
+        tokens = self._sessions.sign_in_verified(contract, user)
         return VerifiedSignIn(user, tokens, is_new)
+
+    def _proven_holder(
+        self, user: User | None, registration: Registration | None, find_again: _FindAgain
+    ) -> User:
+        """:meth:`_holder` for a sign-in completed elsewhere: no exchange judges the user, so
+        one found is read fresh and must be enabled."""
+        holder, is_new = self._holder(user, registration, find_again)
+        return holder if is_new else self._current(holder.id)
 
     def _holder(
         self, user: User | None, registration: Registration | None, find_again: _FindAgain
@@ -207,12 +243,15 @@ class VerifiedSignIns:
             user = self._registrar.ensure_identifiers(user)
         return user, is_new
 
-    def _find_wechat_user(self, openid: str, unionid: str | None) -> User | None:
+    def _find_wechat_user(
+        self, openid: str, unionid: str | None, *, fresh: bool = False
+    ) -> User | None:
+        find = self._directory.find_by if fresh else self._directory.find_signing_in
         if unionid:
-            by_union = self._directory.find_by("wechat_unionid", unionid)
+            by_union = find("wechat_unionid", unionid)
             if by_union is not None:
                 return by_union
-        user = self._directory.find_by("wechat_openid", openid)
+        user = find("wechat_openid", openid)
         if user is not None and unionid and not user.attr("wechat_unionid"):
             user = self._backfill_unionid(user, unionid)
         return user
