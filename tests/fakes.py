@@ -222,6 +222,7 @@ class _Code:
     hash: str
     tries_left: int
     expires_at: float
+    issued_at: float
 
 
 class FakeCodeStore:
@@ -241,7 +242,12 @@ class FakeCodeStore:
         self.resend_until.pop((reservation.contract, reservation.target), None)
 
     def save(self, scope: CodeScope, code_hash: str, policy: CodePolicy) -> None:
-        self.codes[scope] = _Code(code_hash, policy.max_tries, self._clock.clock + policy.ttl)
+        code = _Code(code_hash, policy.max_tries, self._clock.clock + policy.ttl, self._clock.clock)
+        self.codes[scope] = code
+
+    def issued_at(self, scope: CodeScope) -> float | None:
+        code = self.codes.get(scope)
+        return code.issued_at if code is not None and code.expires_at >= self._clock.clock else None
 
     def check(
         self,

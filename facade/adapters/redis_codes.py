@@ -228,6 +228,12 @@ class RedisCodeStore:
             self._spent(epoch)
         return True
 
+    def issued_at(self, scope: CodeScope) -> float | None:
+        with redis_errors("read code"):
+            key = self._keys.code(scope.contract, scope.purpose, scope.target)
+            issued = self._client.hget(key, "i")
+        return float(_text(issued)) if issued is not None else None
+
     def _spent(self, epoch: int) -> None:
         """Raise the epoch for a spent code (on a Cluster in a second call: another slot)."""
         assert self._watch is not None

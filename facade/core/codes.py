@@ -97,6 +97,9 @@ class CodeStore(Protocol):
         """Delete the first live code that still has its hash; False when none does (a
         concurrent use spent it, a new code replaced it, wrong tries burned it)."""
 
+    def issued_at(self, scope: CodeScope) -> float | None:
+        """When the scope's live code was issued (Unix seconds), or None without one."""
+
 
 def random_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -153,6 +156,10 @@ class CodeService:
         scope = CodeScope(contract, purpose, canonical)
         self._store.save(scope, self._hash(scope, code), policy)
         return SentCode(canonical, policy.ttl, code if self._development else None)
+
+    def issued_at(self, contract: str, purpose: str, target: str) -> float | None:
+        """When the live code of (contract, purpose, canonical target) was issued."""
+        return self._store.issued_at(CodeScope(contract, purpose, target))
 
     def check(
         self, contract: str, purposes: str | Sequence[str], target: str, code: str

@@ -4,6 +4,13 @@ Every method is one contract endpoint's whole job, so that a contract only parse
 Checks that cost the user nothing come before the code is spent (the rate limit, a username
 already taken, a disabled account); facts only the phone's or email's holder may learn (that
 an account exists) come after it.
+
+A registration holds its code and spends it only when it succeeds. One whose answer was lost
+(Keycloak made the user, then the request failed: a timeout, a dead facade, Redis gone before
+the code was spent) therefore leaves the code live, and the client's retry with the same code,
+password and username completes it instead of being told the account exists: a holder made
+after the live code was issued, whose password is the one given, is taken to be that
+registration. Nobody else can take that path, since it needs the live code of the phone or email.
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from typing import Literal
 from facade.core.accounts import Accounts
 from facade.core.codes import CodeService, SentCode
 from facade.core.delivery import Channel
-from facade.core.errors import AccountDisabled, AlreadyExists, NotFound
-from facade.core.models import Registered, Registration, User
+from facade.core.errors import AccountDisabled, AlreadyExists, InvalidCredentials, NotFound
+from facade.core.models import Registered, Registration, TokenSet, User
 from facade.core.ports import IdentityProvider
 from facade.core.registration import Registrar
 from facade.core.sessions import Sessions
@@ -99,26 +106,68 @@ class Enrolment:
         and username go to that user. With ``sign_in`` the contract's tokens come back too.
         """
         self._sessions.limit_attempt(contract, client_ip)
-        if username is not None and self._identity.find_by_username(username) is not None:
-            raise AlreadyExists("username")
-        self._codes.verify(contract, purpose, target, code)
-        holder = self._directory.find_by_target(channel, target)
-        if holder is not None:
-            user = self._claim_unproven(holder, channel, password, username)
-        else:
-            user = self._registrar.register(
-                Registration(
-                    username=username,
-                    phone=target if channel == "sms" else None,
-                    phone_verified=channel == "sms",
-                    email=target if channel == "email" else None,
-                    email_verified=channel == "email",
-                    password=password,
-                    attributes=dict(attributes or {}),
+        proof = (contract, purpose, channel, target)
+        if username is not None:
+            named = self._identity.find_by_username(username)
+            if named is not None and not self._maybe_retried(proof, named):
+                raise AlreadyExists("username")
+        with self._codes.held(contract, purpose, target, code):
+            holder = self._directory.find_by_target(channel, target)
+            if holder is not None and self._maybe_retried(proof, holder):
+                return self._completed_retry(contract, holder, channel, password, username, sign_in)
+            if holder is not None:
+                user = self._claim_unproven(holder, channel, password, username)
+            else:
+                user = self._registrar.register(
+                    Registration(
+                        username=username,
+                        phone=target if channel == "sms" else None,
+                        phone_verified=channel == "sms",
+                        email=target if channel == "email" else None,
+                        email_verified=channel == "email",
+                        password=password,
+                        attributes=dict(attributes or {}),
+                    )
                 )
-            )
-        tokens = self._sessions.sign_in_verified(contract, user) if sign_in else None
-        return Registered(user, tokens)
+            tokens = self._sessions.sign_in_verified(contract, user) if sign_in else None
+            return Registered(user, tokens)
+
+    def _maybe_retried(self, proof: tuple[str, str, Channel, str], user: User) -> bool:
+        """Whether ``user`` may be this registration made by an earlier try whose answer was
+        lost: it holds the target proven and was made after the live code was issued (a
+        deliberate second registration needs a new code, issued after the first user)."""
+        contract, purpose, channel, target = proof
+        holds = user.attr("phone_number") == target if channel == "sms" else user.email == target
+        if not holds or not _proven(user, channel):
+            return False
+        issued = self._codes.issued_at(contract, purpose, target)
+        return issued is not None and user.created_at_ms / 1000 >= issued
+
+    def _completed_retry(
+        self,
+        contract: str,
+        holder: User,
+        channel: Channel,
+        password: str,
+        username: str | None,
+        sign_in: bool,
+    ) -> Registered:
+        """The earlier try's user, if this try names the same username and password; else the
+        target is taken, as for any registered holder."""
+        if username is not None and username.lower() != holder.username:
+            raise AlreadyExists(FIELD_OF[channel])
+        if not holder.enabled:
+            raise AccountDisabled("account disabled")
+        tokens: TokenSet | None = None
+        try:
+            if sign_in:
+                tokens = self._sessions.password_tokens(contract, holder, password)
+            else:
+                self._sessions.verify_password(contract, holder, password)
+        except InvalidCredentials:
+            # As without the retry: a taken username is told before the phone or email.
+            raise AlreadyExists("username" if username else FIELD_OF[channel]) from None
+        return Registered(self._registrar.ensure_identifiers(holder), tokens)
 
     def _claim_unproven(
         self, holder: User, channel: Channel, password: str, username: str | None

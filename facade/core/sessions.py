@@ -88,6 +88,10 @@ class Sessions:
             raise AccountDisabled("account disabled")
         return SignIn(user, self._password_grant(contract, user, password))
 
+    def password_tokens(self, contract: str, user: User, password: str) -> TokenSet:
+        """Tokens for a user already found, by their password (a registration's retry)."""
+        return self._password_grant(contract, user, password)
+
     def verify_password(self, contract: str, user: User, password: str) -> None:
         """Proof of the current password (Keycloak's, or a migrated user's kept hash, which
         then moves into Keycloak), leaving no session behind."""
