@@ -17,7 +17,7 @@ from facade.core.sessions import Sessions
 from tests.conftest import random_phone
 from tests.contracts.member.conftest import random_ip
 
-PASSWORD = "Retry-pass-1"  # noqa: S105
+PASSWORD = "Retry-pass-1"
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_a_retry_with_another_password_is_told_the_account_exists(services, answ
         register(services, phone, code)
 
     with pytest.raises(AlreadyExists) as refused:
-        register(services, phone, code, password="Another-pass-2")  # noqa: S106
+        register(services, phone, code, password="Another-pass-2")
 
     assert refused.value.field == "phone"
 
