@@ -52,6 +52,7 @@ def configure_tracing(
     from opentelemetry.instrumentation.falcon import FalconInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -63,6 +64,7 @@ def configure_tracing(
     trace.set_tracer_provider(provider)
     FalconInstrumentor().instrument()
     RequestsInstrumentor().instrument()
+    URLLib3Instrumentor().instrument()  # Keycloak's token endpoint (TokenEndpoint)
     RedisInstrumentor().instrument()
     return True
 

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from facade.adapters.keycloak import KeycloakTransport, _operation
+from facade.adapters import keycloak
 from facade.bootstrap import Services, build_services
 from facade.core.admin_event_follower import CURSOR_KEY, Cursor
 from facade.core.errors import AccountDisabled, NotFound
@@ -32,13 +32,13 @@ def services(settings) -> Services:
 def keycloak_calls(monkeypatch) -> Counter[str]:
     """Every HTTP request the gateway sends Keycloak, by endpoint, counted where it leaves."""
     calls: Counter[str] = Counter()
-    send = KeycloakTransport.send
+    call = keycloak._guarded_call  # both transports (admin and token endpoint) go through it
 
-    def counted(self, request, **kwargs):
-        calls[_operation(request.path_url)] += 1
-        return send(self, request, **kwargs)
+    def counted(breaker, path_url, send, status_of):
+        calls[keycloak._operation(path_url)] += 1
+        return call(breaker, path_url, send, status_of)
 
-    monkeypatch.setattr(KeycloakTransport, "send", counted)
+    monkeypatch.setattr(keycloak, "_guarded_call", counted)
     return calls
 
 

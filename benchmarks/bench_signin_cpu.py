@@ -1,0 +1,194 @@
+"""Facade CPU per member SMS sign-in, beside Keycloak's JVM CPU per sign-in, as one JSON line.
+
+Throughput on a shared 2-core machine mixes everyone's load; CPU time charged to the facade's
+own processes does not, so this is the figure to cut (issue 14, item 1)::
+
+    python -m benchmarks.bench_signin_cpu                      # starts a facade on this tree
+    python -m benchmarks.bench_signin_cpu --code /tmp/base --code .   # A B A B, two trees
+    python -m benchmarks.bench_signin_cpu --facade-url http://127.0.0.1:8000  # a running one
+
+For each ``--code`` tree a facade (gunicorn, ``--workers`` workers) is started on a free port,
+all on one Redis namespace and one SQLite identity store; ``--users`` members are registered
+once (``bench_http``'s helpers); each facade is warmed up with 50 sign-ins (not measured), then
+every round plants one code per user and signs each in once from ``--threads`` client threads,
+facades alternating round by round (A B A B ...).
+The CPU of a round is the growth of ``utime + stime`` (``/proc/<pid>/stat``) of every process
+listening on the facade's port, and of Keycloak's JVM, divided by the successful sign-ins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from benchmarks.bench_http import Bench, listening_pids
+
+TICK = os.sysconf("SC_CLK_TCK")
+#: Every sign-in from its own client address, so per-IP limits never answer 429 instead.
+_ADDRESSES = itertools.count(1)
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User plus system CPU of ``pids`` so far (threads included)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / TICK
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_facade(code: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "FACADE_ENV": "development",
+        "FACADE_KEYCLOAK_URL": args.keycloak_url,
+        "FACADE_REDIS_URL": args.redis_url,
+        "FACADE_REDIS_PREFIX": args.redis_prefix,
+        "FACADE_DATABASE_URL": args.database_url,
+        "FACADE_TRUSTED_PROXIES": "127.0.0.1",
+        "PYTHONPATH": str(code),
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "facade.cli", "serve"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)),
+        ],
+        cwd=code,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    process.terminate()
+    raise SystemExit(f"the facade from {code} did not start")
+
+
+def sign_in_all(url: str, bodies: list[str], threads: int) -> int:
+    """POST every body once to the member SMS login; the number of 200 answers (the others
+    are reported on stderr, status and body)."""
+    sessions = [requests.Session() for _ in range(threads)]
+    refused: Counter[str] = Counter()
+
+    def one(index: int) -> bool:
+        address = next(_ADDRESSES)
+        response = sessions[index % threads].post(
+            f"{url}/api/v1/auth/login/sms",
+            data=bodies[index],
+            headers={
+                "Content-Type": "application/json",
+                "X-Forwarded-For": f"10.{address >> 16 & 255}.{address >> 8 & 255}.{address & 255}",
+            },
+            timeout=30,
+        )
+        if response.status_code != 200:
+            refused[f"{response.status_code} {response.text[:120]}"] += 1
+        return response.status_code == 200
+
+    with ThreadPoolExecutor(threads) as pool:
+        ok = sum(pool.map(one, range(len(bodies))))
+    for answer, count in refused.items():
+        print(f"  {url}: {count} x {answer}", file=sys.stderr)
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--code", action="append", type=Path, help="a tree to start (repeat)")
+    parser.add_argument("--facade-url", action="append", help="a running facade instead")
+    parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis-prefix", default=f"benchcpu{os.getpid()}:")
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--users", type=int, default=150, help="sign-ins per round")
+    parser.add_argument("--rounds", type=int, default=4, help="per facade, interleaved")
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-signin-cpu-"))
+    if not args.database_url:
+        args.database_url = f"sqlite:///{workdir / 'identities.db'}"
+    args.token_users = 0
+    started: list[subprocess.Popen[bytes]] = []
+    targets: list[tuple[str, str]] = [(url, url) for url in args.facade_url or []]
+    try:
+        for code in args.code or ([] if targets else [Path.cwd()]):
+            process, url = start_facade(code.resolve(), args)
+            started.append(process)
+            targets.append((str(code), url))
+        bench = Bench(args)
+        bench.register_users()
+        keycloak = listening_pids(urlsplit(args.keycloak_url).port or 80)
+        rows: dict[str, dict[str, list[float]]] = {
+            name: {"facade_ms": [], "keycloak_ms": []} for name, _ in targets
+        }
+        for _, url in targets:  # warm-up: imports, pools, caches; not measured
+            sign_in_all(url, [line.split("\t", 1)[1] for line in bench.plant_codes()[:50]], 4)
+        bench.logout_all()
+        for _ in range(args.rounds):
+            for name, url in targets:
+                bodies = [line.split("\t", 1)[1] for line in bench.plant_codes()]
+                facade = listening_pids(urlsplit(url).port or 80)
+                before = cpu_seconds(facade), cpu_seconds(keycloak)
+                ok = sign_in_all(url, bodies, args.threads)
+                after = cpu_seconds(facade), cpu_seconds(keycloak)
+                if ok != len(bodies):
+                    print(f"  {name}: {len(bodies) - ok} sign-ins failed", file=sys.stderr)
+                rows[name]["facade_ms"].append(1000 * (after[0] - before[0]) / max(ok, 1))
+                rows[name]["keycloak_ms"].append(1000 * (after[1] - before[1]) / max(ok, 1))
+                bench.logout_all()
+        bench.delete_users()
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=30)
+    report: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load": [round(x, 2) for x in os.getloadavg()],
+        "sign_ins_per_round": args.users,
+        "threads": args.threads,
+        "workers": args.workers,
+        "results": {
+            name: {
+                "facade_cpu_ms": round(statistics.mean(row["facade_ms"]), 2),
+                "keycloak_cpu_ms": round(statistics.mean(row["keycloak_ms"]), 2),
+                "facade_rounds": [round(x, 2) for x in row["facade_ms"]],
+            }
+            for name, row in rows.items()
+        },
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
