@@ -564,8 +564,9 @@ def chart(results: list[dict[str, Any]], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the running stack is (``make dev`` by default): the facade, its Keycloak, Redis
+    namespace and identity store, which the benchmark's own services must share."""
     parser.add_argument("--facade-url", default="http://127.0.0.1:8000")
     parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
@@ -575,6 +576,11 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("FACADE_DATABASE_URL", ""),
         help="the running facade's identity store (default: the development stack's)",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_stack_arguments(parser)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)

@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from benchmarks.bench_http import PASSWORD, RESULTS, Bench
+from benchmarks.bench_http import PASSWORD, RESULTS, Bench, add_stack_arguments
 from facade.core.errors import Unavailable
 
 #: Answer classes, in report order. ``starved``: no user was free to send as (not sent).
@@ -481,15 +481,7 @@ async def run(bench: Bench, args: argparse.Namespace, prober: Prober) -> dict[st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--operation", choices=sorted(OPERATIONS), default="code_login")
-    parser.add_argument("--facade-url", default="http://127.0.0.1:8000")
-    parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--redis-prefix", default="facade:", help="the running facade's namespace")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("FACADE_DATABASE_URL", ""),
-        help="the running facade's identity store (default: the development stack's)",
-    )
+    add_stack_arguments(parser)
     parser.add_argument("--seconds", type=float, default=10, help="length of each phase")
     parser.add_argument("--factor", type=float, default=4, help="overload = factor x R")
     parser.add_argument(

@@ -25,6 +25,7 @@ from facade.contracts import load_contract
 from facade.contracts.kit.openapi import build_document
 from facade.contracts.kit.parsing import too_large
 from facade.core.errors import Unavailable
+from facade.http.errors import compact_json
 from facade.settings import DEFAULT_PREFIXES
 from facade.stack.edge_errors import EDGE_PART, render
 from facade.stack.nginx import CONTRACT_ERRORS, NginxServer
@@ -117,7 +118,7 @@ def test_captchas_login_is_answered_in_its_own_words() -> None:
     assert "location = /captcha/auth/login {" in text
     login = load_contract("captcha").render_error(too_large(), "/auth/login")
     assert (login.status, login.body["message"]) == (401, "user login fail")
-    assert json.dumps(login.body, ensure_ascii=False, separators=(",", ":")) in text
+    assert compact_json(login.body) in text
 
 
 @pytest.mark.parametrize(("slug", "route"), ROUTES)
