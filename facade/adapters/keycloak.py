@@ -500,7 +500,12 @@ class KeycloakGateway:
         with _translated("update user"):
             current = admin.get_user(user_id)
             payload = {k: current[k] for k in (*_BUILTIN_FIELDS, "enabled") if k in current}
-            merged: dict[str, list[str]] = dict(current.get("attributes") or {})
+            # A value stored twice (Keycloak's concurrent writes, or a partial import) is
+            # written once: Keycloak refuses its own duplicate on a single-valued attribute.
+            merged = {
+                key: list(dict.fromkeys(values))
+                for key, values in (current.get("attributes") or {}).items()
+            }
             for key, value in (attributes or {}).items():
                 if value is None:
                     merged.pop(key, None)

@@ -19,6 +19,10 @@ from facade.adapters.keycloak import KeycloakGateway, _translated
 from facade.core.admin_events import AdminEvent
 from facade.core.errors import Unavailable
 
+#: Events on users: the console's and the admin API's (``USER``), and the users of a partial
+#: import (``REALM``, with the user's own resource path).
+USER_EVENT_TYPES = ("USER", "REALM")
+
 
 class KeycloakAdminEvents:
     """:class:`facade.core.admin_events.AdminEventSource` over the Keycloak gateway."""
@@ -31,8 +35,8 @@ class KeycloakAdminEvents:
     def user_events(
         self, since_ms: int, first: int, count: int, user_id: str | None = None
     ) -> list[AdminEvent]:
-        query = {
-            "resourceTypes": "USER",
+        query: dict[str, str | list[str]] = {
+            "resourceTypes": list(USER_EVENT_TYPES),
             "dateFrom": str(since_ms),
             "direction": "asc",
             "first": str(first),
@@ -43,7 +47,13 @@ class KeycloakAdminEvents:
         return [_event_from(raw) for raw in self._get(query)]
 
     def latest_user_event(self, user_id: str) -> AdminEvent | None:
-        found = self._get({"resourceTypes": "USER", "resourcePath": f"users/{user_id}", "max": "1"})
+        found = self._get(
+            {
+                "resourceTypes": list(USER_EVENT_TYPES),
+                "resourcePath": f"users/{user_id}",
+                "max": "1",
+            }
+        )
         return _event_from(found[0]) if found else None
 
     def own_author_id(self) -> str:
@@ -60,7 +70,7 @@ class KeycloakAdminEvents:
             self._own = str(claims["sub"])
         return self._own
 
-    def _get(self, query: Mapping[str, str]) -> list[Mapping[str, Any]]:
+    def _get(self, query: Mapping[str, str | list[str]]) -> list[Mapping[str, Any]]:
         admin = self._gateway._admin()
         with _translated("read admin events"):
             response = admin.connection.raw_get(self._path, **query)

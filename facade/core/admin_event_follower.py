@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass, field
 
 from facade.core.admin_events import AdminEvent, AdminEventSource
-from facade.core.errors import FacadeError
+from facade.core.errors import FacadeError, InvalidInput
 from facade.core.identity_ledger import IdentityLedger
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class AdminEventFollower:
                     if event.id in cursor.seen:
                         continue
                     if event.author_id != own and event.user_id is not None:
-                        self.handle(event)
+                        self._handle_or_report(event)
                         handled += 1
                     cursor.passed(event)
                 self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
@@ -109,6 +109,21 @@ class AdminEventFollower:
                 first += len(page)
         finally:
             self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
+
+    def _handle_or_report(self, event: AdminEvent) -> None:
+        """:meth:`handle`, except that a user Keycloak refuses to have written back (it holds
+        a value its own user profile forbids) is reported and passed: retried on every poll,
+        it would stop the follower for everyone. The operator's fix of that user is a new
+        event, handled then."""
+        try:
+            self.handle(event)
+        except InvalidInput as refused:
+            log.error(
+                "keycloak user %s could not be settled (keycloak refused the write: %s); "
+                "fix the user in the admin console (see `facade identities check`)",
+                event.user_id,
+                refused,
+            )
 
     def handle(self, event: AdminEvent) -> None:
         """Settle the store against the user as Keycloak has it now (not as the event says:

@@ -35,7 +35,8 @@ class AdminEventSource(Protocol):
     def user_events(
         self, since_ms: int, first: int, count: int, user_id: str | None = None
     ) -> list[AdminEvent]:
-        """USER events at or after ``since_ms``, oldest first; ``user_id``: that user's only."""
+        """Events on users at or after ``since_ms`` (a partial import's too), oldest first;
+        ``user_id``: that user's only."""
         ...
 
     def latest_user_event(self, user_id: str) -> AdminEvent | None:

@@ -3,6 +3,7 @@ with an operator acting through the admin REST API as the admin console does."""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -176,3 +177,61 @@ def test_stale_reservations_converge_without_anyone_looking_them_up(services, op
     ) == ("active", made_id)
     assert store.reservation(lost.reservation_id).state == "retired"
     assert store.find("phone_number", lost_phone) is None
+
+
+def imported_user(operator, phone: str, **attributes: list[str]) -> str:
+    """A user brought in by the console's partial import, which checks no user-profile rule
+    (so it can hold what a save would refuse) and records a REALM event on the user's path."""
+    answer = operator.connection.raw_post(
+        f"admin/realms/{operator.connection.realm_name}/partialImport",
+        data=json.dumps(
+            {
+                "ifResourceExists": "FAIL",
+                "users": [
+                    {
+                        "username": random_username("imp"),
+                        "enabled": True,
+                        "attributes": {"phone_number": [phone], **attributes},
+                    }
+                ],
+            }
+        ),
+    )
+    assert answer.status_code == 200, answer.text
+    (result,) = answer.json()["results"]
+    MINE.add(result["id"])
+    return str(result["id"])
+
+
+def test_a_partially_imported_user_holding_a_value_twice_is_adopted(services, follower, operator):
+    phone = random_phone()
+    # Keycloak refuses a save that sends its own stored duplicate back on a single-valued
+    # attribute; the facade's write sends each value once.
+    user_id = imported_user(operator, phone, gender=["female", "female"])
+    follower.poll()
+    assert user_id in follower.handled  # a REALM event, on the user's path
+    record = services.ledger.store.by_keycloak_id(user_id)
+    attributes = operator.get_user(user_id)["attributes"]
+    assert record.state == "active" and record.phone == phone
+    assert attributes["uid"] == [str(record.uid)]
+    assert attributes["invite_code"] == [record.invite_code]
+
+
+def test_a_user_keycloak_refuses_to_write_back_does_not_stop_the_follower(
+    services, follower, operator, caplog
+):
+    refused = imported_user(operator, random_phone(), gender=["not-an-option"])
+    later_phone = random_phone()
+    later = console_user(operator, later_phone)
+    with caplog.at_level(logging.ERROR, logger="facade.core.admin_event_follower"):
+        follower.poll()
+    # (MINE also holds earlier tests' users, whose events may be read again)
+    assert [user for user in follower.handled if user in (refused, later)] == [refused, later]
+    assert services.ledger.store.find("phone_number", later_phone).keycloak_id == later
+    assert any(
+        refused in r.getMessage() and "could not be settled" in r.getMessage()
+        for r in caplog.records
+    )
+    follower.handled.clear()
+    follower.poll()  # the cursor passed it: not retried on every poll
+    assert refused not in follower.handled
