@@ -106,7 +106,13 @@ class AdminEventFollower:
                 self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
                 if len(page) < self._page_size:
                     return handled
-                first += len(page)
+                # The next page starts at the newest event read (its own ms again: those
+                # already seen are skipped), so a long backlog is not re-sorted from its start
+                # for every page; only a page that all shares one ms moves on by offset.
+                if cursor.time_ms > since:
+                    since, first = cursor.time_ms, 0
+                else:
+                    first += len(page)
         finally:
             self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
 

@@ -26,8 +26,10 @@ class OwnUsersFollower(AdminEventFollower):
     """The follower, settling only the users this test made: other tests share this Keycloak
     and its operator, and their users are not this test's to change. Records what it handled."""
 
-    def __init__(self, services, mine: set[str]) -> None:
-        super().__init__(services.ledger, KeycloakAdminEvents(services.identity, "facade"))
+    def __init__(self, services, mine: set[str], page_size: int = 100) -> None:
+        super().__init__(
+            services.ledger, KeycloakAdminEvents(services.identity, "facade"), page_size=page_size
+        )
         self.mine = mine
         self.handled: list[str] = []
 
@@ -235,3 +237,13 @@ def test_a_user_keycloak_refuses_to_write_back_does_not_stop_the_follower(
     follower.handled.clear()
     follower.poll()  # the cursor passed it: not retried on every poll
     assert refused not in follower.handled
+
+
+def test_a_backlog_is_read_page_by_page_from_the_newest_event_read(services, operator):
+    """Pages of one event: each starts where the last one ended, and nothing is missed."""
+    services.ledger.store.set_meta(CURSOR_KEY, Cursor(int(time.time() * 1000) - 1000).dump())
+    made = [console_user(operator, random_phone()) for _ in range(3)]
+    one_by_one = OwnUsersFollower(services, MINE, page_size=1)
+    one_by_one.poll()
+    assert [user for user in one_by_one.handled if user in made] == made
+    assert all(services.ledger.store.by_keycloak_id(user).state == "active" for user in made)
