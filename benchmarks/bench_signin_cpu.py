@@ -11,7 +11,10 @@ For each ``--code`` tree a facade (gunicorn, ``--workers`` workers) is started o
 all on one Redis namespace and one SQLite identity store; ``--users`` members are registered
 once (``bench_http``'s helpers); each facade is warmed up with 50 sign-ins (not measured), then
 every round plants one code per user and signs each in once from ``--threads`` client threads,
-facades alternating round by round (A B A B ...).
+facades alternating round by round (A B A B ...). Whether a sign-in finds its user in the
+profile cache (TTL ``FACADE_PROFILE_CACHE_TTL``, 2 s) depends on the rounds' timing; with
+``--cold`` every user is dropped from it before each round, so every sign-in takes the path
+of a profile not cached (the usual one in real traffic).
 The CPU of a round is the growth of ``utime + stime`` (``/proc/<pid>/stat``) of every process
 listening on the facade's port, and of Keycloak's JVM, divided by the successful sign-ins.
 """
@@ -133,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=150, help="sign-ins per round")
     parser.add_argument("--rounds", type=int, default=4, help="per facade, interleaved")
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--cold", action="store_true", help="drop every user's cached profile before each round"
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="bench-signin-cpu-"))
     if not args.database_url:
@@ -157,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for name, url in targets:
                 bodies = [line.split("\t", 1)[1] for line in bench.plant_codes()]
+                if args.cold:
+                    for user_id, _ in bench.users:
+                        bench.services.users.forget(user_id)
                 facade = listening_pids(urlsplit(url).port or 80)
                 before = cpu_seconds(facade), cpu_seconds(keycloak)
                 ok = sign_in_all(url, bodies, args.threads)
@@ -177,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "sign_ins_per_round": args.users,
         "threads": args.threads,
         "workers": args.workers,
+        "profile_cache": "dropped before each round" if args.cold else "as the rounds left it",
         "results": {
             name: {
                 "facade_cpu_ms": round(statistics.mean(row["facade_ms"]), 2),

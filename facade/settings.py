@@ -103,6 +103,11 @@ class Settings:
     log_level: str = "INFO"
     #: Seconds a user read from Keycloak may be served from Redis (0: always read Keycloak).
     profile_cache_ttl: float = 2.0
+    #: Code and WeChat sign-in of a user whose profile is not cached takes it from the token
+    #: exchange's ID token (one Keycloak call) instead of a read by id (two). Off by default:
+    #: the session then has ``openid`` in its scope, and Keycloak signs an ID token on every
+    #: refresh of it (README "Identity store" has the measured trade).
+    sign_in_id_token: bool = False
     #: Seconds a logout is remembered: at least the longest access-token lifespan of a contract.
     revocation_ttl: int = 86400 + 300
     #: Verification codes, rate limits and code delivery (see facade/settings_codes.py).
@@ -223,6 +228,7 @@ class Settings:
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
             profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "2"), float),
+            sign_in_id_token=_flag("SIGN_IN_ID_TOKEN", get("SIGN_IN_ID_TOKEN", "0")),
             revocation_ttl=int(_number("REVOCATION_TTL", get("REVOCATION_TTL", "86700"), int)),
             codes=codes,
             rate_limits=rate_limits,

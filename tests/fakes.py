@@ -27,7 +27,7 @@ from facade.core.errors import (
     RateLimited,
 )
 from facade.core.limits import CodePolicy
-from facade.core.models import NewUser, TokenClaims, TokenSet, User
+from facade.core.models import NewUser, SignIn, TokenClaims, TokenSet, User
 
 LIFESPANS = {"captcha": 900, "vcode": 86400, "member": 7200, "customer": 86400, "account": 3600}
 
@@ -152,6 +152,10 @@ class FakeIdentity:
         if user is None or not user.enabled:
             raise ExchangeRefused()  # Keycloak's one 403 for a disabled or deleted subject
         return self._issue(contract, user)
+
+    def exchange_with_profile(self, contract: str, user_id: str) -> SignIn:
+        tokens = self.exchange_for_user(contract, user_id)
+        return SignIn(self.users[user_id], tokens)
 
     def refresh(self, contract: str, refresh_token: str) -> TokenSet:
         kind, claims = self._claims(contract, refresh_token)

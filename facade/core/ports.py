@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from facade.core.models import ExternalIdentity, NewUser, TokenClaims, TokenSet, User
+from facade.core.models import ExternalIdentity, NewUser, SignIn, TokenClaims, TokenSet, User
 
 
 class IdentityProvider(Protocol):
@@ -52,6 +52,10 @@ class IdentityProvider(Protocol):
     def password_grant(self, contract: str, username: str, password: str) -> TokenSet: ...
 
     def exchange_for_user(self, contract: str, user_id: str) -> TokenSet: ...
+
+    def exchange_with_profile(self, contract: str, user_id: str) -> SignIn:
+        """:meth:`exchange_for_user`, and the user as Keycloak issued the tokens to them."""
+        ...
 
     def refresh(self, contract: str, refresh_token: str) -> TokenSet: ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from facade.core.errors import (
     AccountDisabled,
@@ -29,6 +29,8 @@ from facade.core.users import UserDirectory
 
 #: The rate-limit group of every sign-in, registration and reset, as ``"<contract>.login"``.
 LOGIN_GROUP = "login"
+#: What a sign-in's token exchange hands back: the tokens, or the tokens and the user.
+_Issued = TypeVar("_Issued", TokenSet, SignIn)
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +153,28 @@ class Sessions:
         permission); only then is the user read fresh to tell which: AccountDisabled, NotFound
         for a user gone from Keycloak (its identity record retired), else the refusal stands.
         """
+        return self._judged_exchange(
+            user.id, lambda: self._identity.exchange_for_user(contract, user.id)
+        )
+
+    def sign_in_verified_id(self, contract: str, user_id: str) -> SignIn:
+        """:meth:`sign_in_verified` for a user known only by id (an identity store binding):
+        the same one call brings the user, as Keycloak issued the tokens to them."""
+        return self._judged_exchange(
+            user_id, lambda: self._identity.exchange_with_profile(contract, user_id)
+        )
+
+    def discard(self, contract: str, tokens: TokenSet) -> None:
+        """End a session just made whose tokens will not be handed out (a check after the
+        exchange failed): tokens nobody holds must not stay alive."""
+        self._identity.logout(contract, tokens.refresh_token)
+
+    def _judged_exchange(self, user_id: str, exchange: Callable[[], _Issued]) -> _Issued:
+        """``exchange``, its refusal explained (:meth:`sign_in_verified`)."""
         try:
-            return self._identity.exchange_for_user(contract, user.id)
+            return exchange()
         except ExchangeRefused:
-            current = self._directory.recheck(user.id)
+            current = self._directory.recheck(user_id)
             if current is None:
                 raise NotFound("user") from None
             if not current.enabled:
@@ -162,7 +182,7 @@ class Sessions:
             log.error(
                 "keycloak refused to impersonate enabled user %s: is the contract client in "
                 "the realm's users.impersonate policy (facade realm apply)?",
-                user.id,
+                user_id,
             )
             raise
 

@@ -4,11 +4,12 @@ With the identity store, lookups by phone, uid, WeChat id or invite code are one
 there, then the user by primary key from Keycloak: fresh, because callers act on ``enabled``
 (a disabled user must not reset a password) and on the identifier itself.
 
-Sign-in by a verified code or WeChat (:meth:`UserDirectory.find_signing_in`) trades that
-freshness for one Keycloak call: it trusts the store's binding and takes the user from the
-profile cache when there, and lets Keycloak's refusal of the token exchange stand in for the
-enabled check (:meth:`facade.core.sessions.Sessions.sign_in_verified`). The trade: an
-operator's console edit of a phone or WeChat id reaches sign-in within the admin-event
+Sign-in by a verified code or WeChat (:meth:`UserDirectory.signing_in`) trades that
+freshness for one Keycloak call: it trusts the store's binding, takes the user from the
+profile cache when there and else from the token exchange's ID token (checked against the
+binding afterwards, :meth:`UserDirectory.accept`), and lets Keycloak's refusal of the exchange
+stand in for the enabled check (:meth:`facade.core.sessions.Sessions.sign_in_verified`). The
+trade: an operator's console edit of a phone or WeChat id reaches sign-in within the admin-event
 follower's interval (``FACADE_FOLLOW_INTERVAL``, default 2 s), while a disable or a delete acts
 at once, because Keycloak refuses those users' exchange.
 
@@ -19,6 +20,7 @@ against Keycloak.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from facade.core.errors import AlreadyExists, InvalidInput
 from facade.core.identities import (
@@ -38,6 +40,32 @@ log = logging.getLogger(__name__)
 CONFIRMED_LIMIT = 50_000
 #: Attributes that identify one user, kept in the index.
 INDEXED_ATTRIBUTES = ("phone_number", "uid", "wechat_openid", "wechat_unionid", "invite_code")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """An identity store record binding an identifier to a Keycloak user not read yet."""
+
+    ledger: IdentityLedger
+    record: IdentityRecord
+    attribute: str
+    value: str
+
+    @property
+    def user_id(self) -> str:
+        assert self.record.keycloak_id is not None  # only bound records make a Binding
+        return self.record.keycloak_id
+
+    def agrees(self, user: User) -> bool:
+        """The user holds the identifier (a uid is the record's own key, never contradicted)."""
+        return self.attribute == "uid" or user.attr(self.attribute) == self.value
+
+    def matches(self, user: User) -> bool:
+        """The user's uid and invite code are the record's (see :meth:`UserDirectory.confirm`)."""
+        return (user.attr("uid"), user.attr("invite_code")) == (
+            str(self.record.uid),
+            self.record.invite_code,
+        )
 
 
 class UserDirectory:
@@ -137,8 +165,21 @@ class UserDirectory:
 
         The store's binding is trusted and the user comes from the profile cache when it holds
         one that agrees: ``enabled`` may be stale, which the exchange judges (module
-        docstring). A cache miss, or a cached user whose identifier disagrees, is
-        :meth:`find_by`.
+        docstring). A cache miss, or a cached user whose identifier disagrees, is read from
+        Keycloak as :meth:`find_by` would (:meth:`signing_in` leaves that to the exchange).
+        """
+        found = self.signing_in(attribute, value)
+        if not isinstance(found, Binding):
+            return found
+        user = self._bound_user(found.ledger, found.record, attribute, value)
+        if user is not None and found.matches(user):
+            self.confirm(user)  # the row just read: the sign-in needs no second look
+        return user
+
+    def signing_in(self, attribute: str, value: str) -> User | Binding | None:
+        """:meth:`find_signing_in` without the read: a store binding whose user the profile
+        cache lacks (or holds disagreeing) is returned as the :class:`Binding`, for the
+        sign-in's token exchange to bring the user (its ID token), checked by :meth:`accept`.
         """
         ledger = self._ledger
         if ledger is None or attribute not in LOOKUP_ATTRIBUTES:
@@ -146,15 +187,24 @@ class UserDirectory:
         record = ledger.store.find(attribute, value)
         if record is None or record.state != "active" or record.keycloak_id is None:
             return self._find_in_store(ledger, attribute, value)
+        binding = Binding(ledger, record, attribute, value)
         user = self._cache.get(record.keycloak_id)
-        if user is None or (attribute != "uid" and user.attr(attribute) != value):
-            user = self._bound_user(ledger, record, attribute, value)
-        if user is not None and (user.attr("uid"), user.attr("invite_code")) == (
-            str(record.uid),
-            record.invite_code,
-        ):
-            self.confirm(user)  # the row just read: the sign-in needs no second look
+        if user is None or not binding.agrees(user):
+            return binding
+        if binding.matches(user):
+            self.confirm(user)
         return user
+
+    def accept(self, binding: Binding, user: User) -> bool:
+        """Whether ``user``, as a token exchange for the binding's user returned it, is what
+        :meth:`find_signing_in`'s read would have accepted: it still holds the identifier, and
+        its uid and invite code are the store's. An accepted user is confirmed and cached;
+        the caller ends the exchange's session on a refusal and finds the holder afresh."""
+        if not binding.agrees(user) or not binding.matches(user):
+            return False
+        self.confirm(user)
+        self._cache.put(user)
+        return True
 
     def recheck(self, user_id: str) -> User | None:
         """The user fresh from Keycloak after it refused to sign them in; one deleted there is
@@ -197,6 +247,13 @@ class UserDirectory:
         """:meth:`find_by_target` for a sign-in (:meth:`find_signing_in`)."""
         if channel == "sms":
             return self.find_signing_in("phone_number", target)
+        return self.find_by_email(target)
+
+    def target_signing_in(self, channel: str, target: str) -> User | Binding | None:
+        """:meth:`find_target_signing_in`, a store binding left to the exchange
+        (:meth:`signing_in`)."""
+        if channel == "sms":
+            return self.signing_in("phone_number", target)
         return self.find_by_email(target)
 
     def find_by_login(self, login: str) -> User | None:

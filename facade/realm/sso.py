@@ -45,7 +45,7 @@ def apply_sso(
     wanted = load_sso(realm_dir)
     changes: list[str] = []
     for scope in wanted["clientScopes"]:
-        changes += _apply_scope(admin, realm, scope)
+        changes += apply_scope(admin, realm, scope)
     changes += _migrate_gender_codes(admin)
     changes += _apply_flow(admin, realm, wanted["firstBrokerLoginFlow"])
     changes += _apply_identity_provider(
@@ -82,7 +82,9 @@ def _with_url(provider: dict[str, Any], facade_url: str) -> dict[str, Any]:
     return {**provider, "config": config}
 
 
-def _apply_scope(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> list[str]:
+def apply_scope(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> list[str]:
+    """One client scope and its mappers as ``wanted`` (``sso.json``'s form) says; with
+    ``pruneMappers`` every mapper ``wanted`` does not list is removed."""
     changes: list[str] = []
     scopes = {s["name"]: s for s in admin.get_client_scopes()}
     scope = scopes.get(wanted["name"])
@@ -99,7 +101,10 @@ def _apply_scope(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> li
             admin.add_default_default_client_scope(scope_id)
             changes.append(f"made {wanted['name']} a default scope of new clients")
     mappers = {m["name"]: m for m in scope.get("protocolMappers", [])}
-    for name in wanted.get("removeMappers", []):
+    removed = list(wanted.get("removeMappers", []))
+    if wanted.get("pruneMappers"):
+        removed += sorted(set(mappers) - {m["name"] for m in wanted["mappers"]})
+    for name in removed:
         if name in mappers:
             admin.delete_mapper_from_client_scope(scope_id, mappers[name]["id"])
             changes.append(f"removed mapper {wanted['name']}/{name}")

@@ -1,0 +1,220 @@
+"""Facade CPU per bearer check (``me``) or per refresh (``refresh``), as one JSON line.
+
+The end-to-end ratios of ``bench_http`` move with everyone's load on a shared machine; the CPU
+charged to the facade's own processes per request hardly does, so this is the figure to cut
+(issue 14, item 2 and the refresh ratio)::
+
+    python -m benchmarks.bench_request_cpu --operation me
+    python -m benchmarks.bench_request_cpu --operation refresh --code /tmp/base --code .
+    python -m benchmarks.bench_request_cpu --operation me --facade-url http://127.0.0.1:8000
+
+For each ``--code`` tree a facade is started as ``bench_signin_cpu`` starts it (all on one Redis
+namespace and one identity store; ``--server`` picks gunicorn or granian); ``--users`` members
+are registered once. Rounds alternate between the facades (A B A B ...); each sends
+``--requests`` requests from ``--threads`` client threads:
+
+``me``       member ``GET /api/v1/auth/me`` with valid access tokens (one per user, reused as
+             a client reuses its token until it expires);
+``refresh``  member ``POST /api/v1/auth/refresh``, each with a refresh token of its own, all
+             issued before the round (one impersonation each, not measured).
+
+``--keycloak-baseline`` adds rounds of the Keycloak request a client would make instead
+(userinfo with an ``openid`` token, or the refresh grant), for Keycloak's CPU per request.
+
+The CPU of a round is the growth of ``utime + stime`` of every process listening on the facade's
+port (and of Keycloak's JVM) over the round, divided by the successful requests; a warm-up round
+per facade is not measured. Keycloak's figure includes whatever else its JVM serves meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from benchmarks.bench_http import Bench, listening_pids
+from benchmarks.bench_signin_cpu import cpu_seconds, start_facade
+
+#: The target of ``--keycloak-baseline``: requests straight to Keycloak, no facade.
+KEYCLOAK = "keycloak:"
+
+
+def member_token_sets(bench: Bench, count: int) -> list[tuple[str, str]]:
+    """``count`` fresh (access, refresh) pairs, one new session each, users taken in turn."""
+    pairs = []
+    for index in range(count):
+        user_id = bench.users[index % len(bench.users)][0]
+        user = bench.services.users.get(user_id, fresh=True)
+        assert user is not None
+        issued = bench.services.sessions.sign_in_verified("member", user)
+        pairs.append((issued.access_token, issued.refresh_token))
+    return pairs
+
+
+def drive(
+    url: str, send: Callable[[requests.Session, int], requests.Response], count: int, threads: int
+) -> int:
+    """``count`` requests from ``threads`` keep-alive clients; the number of 200 answers (the
+    others are reported on stderr)."""
+    sessions = [requests.Session() for _ in range(threads)]
+    refused: Counter[str] = Counter()
+
+    def one(index: int) -> bool:
+        response = send(sessions[index % threads], index)
+        if response.status_code != 200:
+            refused[f"{response.status_code} {response.text[:120]}"] += 1
+        return response.status_code == 200
+
+    with ThreadPoolExecutor(threads) as pool:
+        ok = sum(pool.map(one, range(count)))
+    for answer, times in refused.items():
+        print(f"  {url}: {times} x {answer}", file=sys.stderr)
+    return ok
+
+
+def round_sender(
+    bench: Bench, url: str, operation: str, count: int
+) -> Callable[[requests.Session, int], requests.Response]:
+    """What one round sends (its tokens obtained now, before the round is measured)."""
+    if url == KEYCLOAK:
+        return keycloak_sender(bench, operation, count)
+    if operation == "me":
+        access = [pair[0] for pair in member_token_sets(bench, min(count, len(bench.users)))]
+        return lambda session, index: session.get(
+            f"{url}/api/v1/auth/me",
+            headers={"Authorization": f"Bearer {access[index % len(access)]}"},
+            timeout=30,
+        )
+    refresh = [pair[1] for pair in member_token_sets(bench, count)]
+    return lambda session, index: session.post(
+        f"{url}/api/v1/auth/refresh",
+        data=json.dumps({"refresh_token": refresh[index]}),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def keycloak_sender(
+    bench: Bench, operation: str, count: int
+) -> Callable[[requests.Session, int], requests.Response]:
+    """The Keycloak request a client would make instead (``--keycloak-baseline``): userinfo
+    with an ``openid`` token of ``facade-member``, or its refresh grant."""
+    if operation == "me":
+        bench.args.token_users = len(bench.users)
+        access = bench.openid_tokens()
+        return lambda session, index: session.get(
+            f"{bench.realm}/protocol/openid-connect/userinfo",
+            headers={"Authorization": f"Bearer {access[index % len(access)]}"},
+            timeout=30,
+        )
+    client = bench.settings.client_for("member")
+    refresh = [pair[1] for pair in member_token_sets(bench, count)]
+    return lambda session, index: session.post(
+        f"{bench.realm}/protocol/openid-connect/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh[index],
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+        },
+        timeout=30,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--operation", choices=("me", "refresh"), default="me")
+    parser.add_argument("--code", action="append", type=Path, help="a tree to start (repeat)")
+    parser.add_argument("--facade-url", action="append", help="a running facade instead")
+    parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis-prefix", default=f"benchreq{os.getpid()}:")
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=1000, help="per round")
+    parser.add_argument("--rounds", type=int, default=4, help="per facade, interleaved")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--keycloak-baseline",
+        action="store_true",
+        help="also rounds of the Keycloak request itself (userinfo, refresh grant)",
+    )
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-request-cpu-"))
+    if not args.database_url:
+        args.database_url = f"sqlite:///{workdir / 'identities.db'}"
+    args.token_users = 0
+    os.environ["FACADE_SERVER"] = args.server  # start_facade passes the environment on
+    started: list[subprocess.Popen[bytes]] = []
+    targets: list[tuple[str, str]] = [(url, url) for url in args.facade_url or []]
+    try:
+        for code in args.code or ([] if targets else [Path.cwd()]):
+            process, url = start_facade(code.resolve(), args)
+            started.append(process)
+            targets.append((str(code), url))
+        if args.keycloak_baseline:
+            targets.insert(0, ("keycloak", KEYCLOAK))
+        bench = Bench(args)
+        bench.register_users()
+        keycloak = listening_pids(urlsplit(args.keycloak_url).port or 80)
+        rows: dict[str, dict[str, list[float]]] = {
+            name: {"facade_ms": [], "keycloak_ms": []} for name, _ in targets
+        }
+        warm_up = min(args.requests, 200)
+        for _, url in targets:  # imports, pools, caches: not measured
+            drive(url, round_sender(bench, url, args.operation, warm_up), warm_up, args.threads)
+        bench.logout_all()
+        for _ in range(args.rounds):
+            for name, url in targets:
+                send = round_sender(bench, url, args.operation, args.requests)
+                facade = set() if url == KEYCLOAK else listening_pids(urlsplit(url).port or 80)
+                before = cpu_seconds(facade), cpu_seconds(keycloak)
+                ok = drive(url, send, args.requests, args.threads)
+                after = cpu_seconds(facade), cpu_seconds(keycloak)
+                rows[name]["facade_ms"].append(1000 * (after[0] - before[0]) / max(ok, 1))
+                rows[name]["keycloak_ms"].append(1000 * (after[1] - before[1]) / max(ok, 1))
+                bench.logout_all()
+        bench.delete_users()
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=30)
+    report: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load": [round(x, 2) for x in os.getloadavg()],
+        "operation": args.operation,
+        "requests_per_round": args.requests,
+        "threads": args.threads,
+        "workers": args.workers,
+        "server": args.server,
+        "results": {
+            name: {
+                "facade_cpu_ms": round(statistics.mean(row["facade_ms"]), 3),
+                "keycloak_cpu_ms": round(statistics.mean(row["keycloak_ms"]), 3),
+                "facade_rounds": [round(x, 3) for x in row["facade_ms"]],
+                "keycloak_rounds": [round(x, 3) for x in row["keycloak_ms"]],
+            }
+            for name, row in rows.items()
+        },
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
