@@ -74,6 +74,7 @@ import requests
 
 from facade.bootstrap import Services, build_services
 from facade.core.codes import CodeScope
+from facade.core.errors import AlreadyExists
 from facade.core.models import Registration
 from facade.settings import Settings
 
@@ -339,10 +340,15 @@ class Bench:
 
     def register_users(self) -> None:
         for index in range(self.args.users):
-            phone = f"19{random.randint(0, 9)}{random.randint(0, 99_999_999):08d}"
-            user = self.services.registrar.register(
-                Registration(phone=phone, phone_verified=True, password=PASSWORD)
-            )
+            while True:
+                phone = f"19{random.randint(0, 9)}{random.randint(0, 99_999_999):08d}"
+                try:
+                    user = self.services.registrar.register(
+                        Registration(phone=phone, phone_verified=True, password=PASSWORD)
+                    )
+                    break
+                except AlreadyExists:
+                    continue  # a random phone someone already holds: draw another
             self.users.append((user.id, phone))
             if index % 100 == 99:
                 print(f"  registered {index + 1} users", file=sys.stderr)
