@@ -4,6 +4,8 @@ not the user's for this client ends the session it came with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import jwt
 import pytest
 
@@ -36,9 +38,11 @@ EVERY_ATTRIBUTE = {
 
 
 @pytest.fixture
-def full_user(gateway: KeycloakGateway) -> str:
+def full_user(gateway: KeycloakGateway, operator) -> Iterator[str]:
+    """Made past the identity store, with a uid of its own: deleted after the test, so that
+    tests of uid allocation never meet it among the realm's users."""
     username = random_username()
-    return gateway.create_user(
+    user_id = gateway.create_user(
         NewUser(
             username=username,
             email=f"{username}@example.com",
@@ -48,6 +52,8 @@ def full_user(gateway: KeycloakGateway) -> str:
             attributes={**EVERY_ATTRIBUTE, "phone_number": random_phone()},
         )
     )
+    yield user_id
+    operator.delete_user(user_id)
 
 
 def test_every_attribute_of_the_user_profile_is_set_by_the_full_user():
