@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from facade.core.admin_events import AdminEvent, AdminEventSource
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = "admin_events.cursor"
 #: How far before its cursor the follower reads again (late-committed events), in ms.
 OVERLAP_MS = 5_000
+#: Seconds of failing polls after which the follower reports itself stalled (as an error).
+STALLED_AFTER = 60.0
 
 
 @dataclass
@@ -161,9 +165,18 @@ class AdminEventFollower:
                 holder,
             )
 
-    def run(self, interval: float, stop: threading.Event) -> None:
+    def run(
+        self,
+        interval: float,
+        stop: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """Poll every ``interval`` seconds until ``stop`` is set; an unreachable Keycloak or
-        database is logged and tried again at the next poll."""
+        database is logged and tried again at the next poll. Failing for longer than
+        :data:`STALLED_AFTER` seconds is an error, repeated each such period: operators' edits
+        are then not reaching the store (a warning per poll went unnoticed for hours once)."""
+        failing_since: float | None = None
+        reported_at = 0.0
         while not stop.is_set():
             try:
                 handled = self.poll()
@@ -172,6 +185,18 @@ class AdminEventFollower:
                 settled = self._ledger.settle_stale()
                 if settled:
                     log.info("settled %d stale reservation(s)", settled)
+                failing_since = None
             except FacadeError as exc:
-                log.warning("admin events not followed this time: %s", exc)
+                now = clock()
+                failing_since = now if failing_since is None else failing_since
+                if now - failing_since >= STALLED_AFTER and now - reported_at >= STALLED_AFTER:
+                    reported_at = now
+                    log.error(
+                        "admin events not followed for %.0f s: operators' edits are not "
+                        "reaching the identity store (%s)",
+                        now - failing_since,
+                        exc,
+                    )
+                else:
+                    log.warning("admin events not followed this time: %s", exc)
             stop.wait(interval)
