@@ -32,21 +32,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from benchmarks.bench_http import Bench, listening_pids
-from benchmarks.bench_signin_cpu import cpu_seconds, start_facade
+from benchmarks.bench_signin_cpu import add_tree_arguments, drive, facades, measured
 
 #: The target of ``--keycloak-baseline``: requests straight to Keycloak, no facade.
 KEYCLOAK = "keycloak:"
@@ -62,27 +57,6 @@ def member_token_sets(bench: Bench, count: int) -> list[tuple[str, str]]:
         issued = bench.services.sessions.sign_in_verified("member", user)
         pairs.append((issued.access_token, issued.refresh_token))
     return pairs
-
-
-def drive(
-    url: str, send: Callable[[requests.Session, int], requests.Response], count: int, threads: int
-) -> int:
-    """``count`` requests from ``threads`` keep-alive clients; the number of 200 answers (the
-    others are reported on stderr)."""
-    sessions = [requests.Session() for _ in range(threads)]
-    refused: Counter[str] = Counter()
-
-    def one(index: int) -> bool:
-        response = send(sessions[index % threads], index)
-        if response.status_code != 200:
-            refused[f"{response.status_code} {response.text[:120]}"] += 1
-        return response.status_code == 200
-
-    with ThreadPoolExecutor(threads) as pool:
-        ok = sum(pool.map(one, range(count)))
-    for answer, times in refused.items():
-        print(f"  {url}: {times} x {answer}", file=sys.stderr)
-    return ok
 
 
 def round_sender(
@@ -136,37 +110,19 @@ def keycloak_sender(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_tree_arguments(parser, "benchreq")
     parser.add_argument("--operation", choices=("me", "refresh"), default="me")
-    parser.add_argument("--code", action="append", type=Path, help="a tree to start (repeat)")
-    parser.add_argument("--facade-url", action="append", help="a running facade instead")
-    parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--redis-prefix", default=f"benchreq{os.getpid()}:")
-    parser.add_argument("--database-url", default="")
     parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn")
-    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--requests", type=int, default=1000, help="per round")
-    parser.add_argument("--rounds", type=int, default=4, help="per facade, interleaved")
-    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
         "--keycloak-baseline",
         action="store_true",
         help="also rounds of the Keycloak request itself (userinfo, refresh grant)",
     )
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-request-cpu-"))
-    if not args.database_url:
-        args.database_url = f"sqlite:///{workdir / 'identities.db'}"
-    args.token_users = 0
     os.environ["FACADE_SERVER"] = args.server  # start_facade passes the environment on
-    started: list[subprocess.Popen[bytes]] = []
-    targets: list[tuple[str, str]] = [(url, url) for url in args.facade_url or []]
-    try:
-        for code in args.code or ([] if targets else [Path.cwd()]):
-            process, url = start_facade(code.resolve(), args)
-            started.append(process)
-            targets.append((str(code), url))
+    with facades(args, "bench-request-cpu-") as targets:
         if args.keycloak_baseline:
             targets.insert(0, ("keycloak", KEYCLOAK))
         bench = Bench(args)
@@ -183,17 +139,13 @@ def main(argv: list[str] | None = None) -> int:
             for name, url in targets:
                 send = round_sender(bench, url, args.operation, args.requests)
                 facade = set() if url == KEYCLOAK else listening_pids(urlsplit(url).port or 80)
-                before = cpu_seconds(facade), cpu_seconds(keycloak)
-                ok = drive(url, send, args.requests, args.threads)
-                after = cpu_seconds(facade), cpu_seconds(keycloak)
-                rows[name]["facade_ms"].append(1000 * (after[0] - before[0]) / max(ok, 1))
-                rows[name]["keycloak_ms"].append(1000 * (after[1] - before[1]) / max(ok, 1))
+                _, facade_ms, keycloak_ms = measured(
+                    facade, keycloak, partial(drive, url, send, args.requests, args.threads)
+                )
+                rows[name]["facade_ms"].append(facade_ms)
+                rows[name]["keycloak_ms"].append(keycloak_ms)
                 bench.logout_all()
         bench.delete_users()
-    finally:
-        for process in started:
-            process.terminate()
-            process.wait(timeout=30)
     report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load": [round(x, 2) for x in os.getloadavg()],

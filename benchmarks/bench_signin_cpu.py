@@ -32,7 +32,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,15 +99,33 @@ def start_facade(code: Path, args: argparse.Namespace) -> tuple[subprocess.Popen
     raise SystemExit(f"the facade from {code} did not start")
 
 
-def sign_in_all(url: str, bodies: list[str], threads: int) -> int:
-    """POST every body once to the member SMS login; the number of 200 answers (the others
-    are reported on stderr, status and body)."""
+def drive(
+    url: str, send: Callable[[requests.Session, int], requests.Response], count: int, threads: int
+) -> int:
+    """``count`` requests (``send(session, index)``) from ``threads`` keep-alive clients; the
+    number of 200 answers (the others are reported on stderr, status and body)."""
     sessions = [requests.Session() for _ in range(threads)]
     refused: Counter[str] = Counter()
 
     def one(index: int) -> bool:
+        response = send(sessions[index % threads], index)
+        if response.status_code != 200:
+            refused[f"{response.status_code} {response.text[:120]}"] += 1
+        return response.status_code == 200
+
+    with ThreadPoolExecutor(threads) as pool:
+        ok = sum(pool.map(one, range(count)))
+    for answer, times in refused.items():
+        print(f"  {url}: {times} x {answer}", file=sys.stderr)
+    return ok
+
+
+def sign_in_all(url: str, bodies: list[str], threads: int) -> int:
+    """POST every body once to the member SMS login; the number of 200 answers."""
+
+    def send(session: requests.Session, index: int) -> requests.Response:
         address = next(_ADDRESSES)
-        response = sessions[index % threads].post(
+        return session.post(
             f"{url}/api/v1/auth/login/sms",
             data=bodies[index],
             headers={
@@ -113,34 +134,41 @@ def sign_in_all(url: str, bodies: list[str], threads: int) -> int:
             },
             timeout=30,
         )
-        if response.status_code != 200:
-            refused[f"{response.status_code} {response.text[:120]}"] += 1
-        return response.status_code == 200
 
-    with ThreadPoolExecutor(threads) as pool:
-        ok = sum(pool.map(one, range(len(bodies))))
-    for answer, count in refused.items():
-        print(f"  {url}: {count} x {answer}", file=sys.stderr)
-    return ok
+    return drive(url, send, len(bodies), threads)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def measured(
+    facade: set[int], keycloak: set[int], run: Callable[[], int]
+) -> tuple[int, float, float]:
+    """``run()``'s successes, and the CPU ms per success it cost the ``facade`` processes and
+    Keycloak's."""
+    before = cpu_seconds(facade), cpu_seconds(keycloak)
+    ok = run()
+    after = cpu_seconds(facade), cpu_seconds(keycloak)
+    per = max(ok, 1)
+    return ok, 1000 * (after[0] - before[0]) / per, 1000 * (after[1] - before[1]) / per
+
+
+def add_tree_arguments(parser: argparse.ArgumentParser, redis_prefix: str) -> None:
+    """The arguments of an A/B run: the trees to start (or facades running), where they keep
+    their state, and how the rounds are driven."""
     parser.add_argument("--code", action="append", type=Path, help="a tree to start (repeat)")
     parser.add_argument("--facade-url", action="append", help="a running facade instead")
     parser.add_argument("--keycloak-url", default="http://127.0.0.1:8080")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--redis-prefix", default=f"benchcpu{os.getpid()}:")
+    parser.add_argument("--redis-prefix", default=f"{redis_prefix}{os.getpid()}:")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--users", type=int, default=150, help="sign-ins per round")
     parser.add_argument("--rounds", type=int, default=4, help="per facade, interleaved")
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument(
-        "--cold", action="store_true", help="drop every user's cached profile before each round"
-    )
-    args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-signin-cpu-"))
+
+
+@contextmanager
+def facades(args: argparse.Namespace, workdir_prefix: str) -> Iterator[list[tuple[str, str]]]:
+    """(name, URL) of every facade to measure: those running (``--facade-url``), then one
+    started per ``--code`` tree (this tree when neither is given), stopped on the way out."""
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix))
     if not args.database_url:
         args.database_url = f"sqlite:///{workdir / 'identities.db'}"
     args.token_users = 0
@@ -151,6 +179,22 @@ def main(argv: list[str] | None = None) -> int:
             process, url = start_facade(code.resolve(), args)
             started.append(process)
             targets.append((str(code), url))
+        yield targets
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_tree_arguments(parser, "benchcpu")
+    parser.add_argument("--users", type=int, default=150, help="sign-ins per round")
+    parser.add_argument(
+        "--cold", action="store_true", help="drop every user's cached profile before each round"
+    )
+    args = parser.parse_args(argv)
+    with facades(args, "bench-signin-cpu-") as targets:
         bench = Bench(args)
         bench.register_users()
         keycloak = listening_pids(urlsplit(args.keycloak_url).port or 80)
@@ -167,19 +211,15 @@ def main(argv: list[str] | None = None) -> int:
                     for user_id, _ in bench.users:
                         bench.services.users.forget(user_id)
                 facade = listening_pids(urlsplit(url).port or 80)
-                before = cpu_seconds(facade), cpu_seconds(keycloak)
-                ok = sign_in_all(url, bodies, args.threads)
-                after = cpu_seconds(facade), cpu_seconds(keycloak)
+                ok, facade_ms, keycloak_ms = measured(
+                    facade, keycloak, partial(sign_in_all, url, bodies, args.threads)
+                )
                 if ok != len(bodies):
                     print(f"  {name}: {len(bodies) - ok} sign-ins failed", file=sys.stderr)
-                rows[name]["facade_ms"].append(1000 * (after[0] - before[0]) / max(ok, 1))
-                rows[name]["keycloak_ms"].append(1000 * (after[1] - before[1]) / max(ok, 1))
+                rows[name]["facade_ms"].append(facade_ms)
+                rows[name]["keycloak_ms"].append(keycloak_ms)
                 bench.logout_all()
         bench.delete_users()
-    finally:
-        for process in started:
-            process.terminate()
-            process.wait(timeout=30)
     report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load": [round(x, 2) for x in os.getloadavg()],

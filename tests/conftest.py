@@ -39,16 +39,21 @@ def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Runni
     running.stop()
 
 
-@pytest.fixture(scope="session")
-def operator(keycloak: harness.RunningKeycloak) -> KeycloakAdmin:
-    """An administrator of realm ``facade``, acting as in the admin console."""
+def realm_operator(keycloak: harness.RunningKeycloak, realm: str = "facade") -> KeycloakAdmin:
+    """Keycloak's bootstrap administrator (of ``master``) working in ``realm``."""
     return KeycloakAdmin(
         server_url=keycloak.url + "/",
         username=keycloak.admin_user,
         password=keycloak.admin_password,
-        realm_name="facade",
+        realm_name=realm,
         user_realm_name="master",
     )
+
+
+@pytest.fixture(scope="session")
+def operator(keycloak: harness.RunningKeycloak) -> KeycloakAdmin:
+    """An administrator of realm ``facade``, acting as in the admin console."""
+    return realm_operator(keycloak)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from facade.stack.processes import free_port
 from tests import harness
 from tests.browser import chrome
 from tests.browser.servers import Served
+from tests.conftest import realm_operator
 
 
 @dataclass
@@ -84,13 +85,7 @@ def sso(sso_keycloak, redis_server, wechat_standin) -> Iterator[SsoStack]:
     )
     services = build_services(settings)
     facade = Served(create_app(settings, services))
-    operator = KeycloakAdmin(
-        server_url=sso_keycloak.url + "/",
-        username=sso_keycloak.admin_user,
-        password=sso_keycloak.admin_password,
-        realm_name="facade",
-        user_realm_name="master",
-    )
+    operator = realm_operator(sso_keycloak)
     apply_sso(operator, "facade", facade.url)
     demo_port = free_port()
     ensure_demo_client(operator, "facade", [f"http://127.0.0.1:{demo_port}/*"])

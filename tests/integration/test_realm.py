@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from keycloak import KeycloakAdmin
 
 from facade.adapters.keycloak import KeycloakGateway
 from facade.core.models import NewUser
@@ -14,7 +13,7 @@ from facade.realm.apply import (
     load_realm,
     load_user_profile,
 )
-from tests.conftest import random_phone, random_username
+from tests.conftest import random_phone, random_username, realm_operator
 
 CONTRACT_ATTRIBUTES = {
     "phone_number": "13800138000",
@@ -137,13 +136,7 @@ def test_realm_apply_repairs_a_realm_imported_with_the_old_client_ids(keycloak, 
     old["roles"]["realm"][-1]["composites"]["client"] = {"account": []}
     operator.create_realm(old)
     try:
-        admin = KeycloakAdmin(
-            server_url=keycloak.url + "/",
-            username=keycloak.admin_user,
-            password=keycloak.admin_password,
-            realm_name=name,
-            user_realm_name="master",
-        )
+        admin = realm_operator(keycloak, name)
         before = {c["clientId"] for c in admin.get_clients()}
         assert "account-console" not in before and "account" in before
 

@@ -17,7 +17,7 @@ from facade.realm.apply import (
     load_user_profile,
 )
 from facade.realm.profile_scope import CLAIM, PROPERTY_FIELDS, SCOPE
-from tests.conftest import random_phone, random_username
+from tests.conftest import random_phone, random_username, realm_operator
 
 PASSWORD = "Secret123"
 
@@ -95,13 +95,7 @@ def test_realm_apply_restores_the_scope_an_operator_changed(keycloak, operator):
     try:
         login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password, realm=name)
         apply_realm(login)
-        admin = KeycloakAdmin(
-            server_url=keycloak.url + "/",
-            username=keycloak.admin_user,
-            password=keycloak.admin_password,
-            realm_name=name,
-            user_realm_name="master",
-        )
+        admin = realm_operator(keycloak, name)
         scope = _scope(admin)
         by_name = {m["name"]: m for m in scope["protocolMappers"]}
         admin.delete_mapper_from_client_scope(scope["id"], by_name["attribute uid"]["id"])

@@ -19,7 +19,7 @@ from facade.adapters import keycloak
 from facade.bootstrap import Services, build_services
 from facade.core.admin_event_follower import CURSOR_KEY, Cursor
 from facade.core.errors import AccountDisabled, InvalidToken, NotFound
-from facade.core.models import Registration, SignIn, User
+from facade.core.models import Registration, SignIn, User, VerifiedSignIn
 from tests.conftest import random_phone
 from tests.contracts.member.conftest import random_ip
 from tests.integration.test_admin_events import MINE, OwnUsersFollower, edit
@@ -59,6 +59,15 @@ def code_for(services: Services, contract: str, phone: str) -> str:
     services.codes.send(contract, "login", "sms", phone, random_ip())  # send limits are per IP
     assert services.outbox is not None
     return services.outbox.recent(phone)[0].code
+
+
+def wechat_member(services: Services, wechat, openid: str, unionid: str | None) -> VerifiedSignIn:
+    """A member registered by a first WeChat sign-in."""
+    first = services.verified_sign_ins.by_wechat(
+        "member", wechat.mint(openid=openid, unionid=unionid)["code"]
+    )
+    MINE.add(first.user.id)
+    return first
 
 
 def sign_in(services: Services, contract: str, phone: str, code: str, register: bool = True):
@@ -183,10 +192,7 @@ def test_a_known_wechat_user_whose_profile_is_cached_signs_in_with_one_keycloak_
     services, wechat, keycloak_calls
 ):
     openid, unionid = f"o{random_phone()}", f"u{random_phone()}"
-    first = services.verified_sign_ins.by_wechat(
-        "member", wechat.mint(openid=openid, unionid=unionid)["code"]
-    )
-    MINE.add(first.user.id)
+    first = wechat_member(services, wechat, openid, unionid)
     code = wechat.mint(openid=openid, unionid=unionid)["code"]
     keycloak_calls.clear()
 
@@ -268,10 +274,7 @@ def test_a_known_wechat_user_whose_profile_is_not_cached_signs_in_with_one_keycl
     services, wechat, keycloak_calls
 ):
     openid, unionid = f"o{random_phone()}", f"u{random_phone()}"
-    first = services.verified_sign_ins.by_wechat(
-        "member", wechat.mint(openid=openid, unionid=unionid)["code"]
-    )
-    MINE.add(first.user.id)
+    first = wechat_member(services, wechat, openid, unionid)
     services.users.forget(first.user.id)
     code = wechat.mint(openid=openid, unionid=unionid)["code"]
     keycloak_calls.clear()
@@ -284,11 +287,8 @@ def test_a_known_wechat_user_whose_profile_is_not_cached_signs_in_with_one_keycl
 
 def test_a_wechat_user_first_seen_without_a_unionid_gets_it_and_signs_in(services, wechat):
     openid, unionid = f"o{random_phone()}", f"u{random_phone()}"
-    first = services.verified_sign_ins.by_wechat(
-        "member", wechat.mint(openid=openid, unionid=None)["code"]
-    )
+    first = wechat_member(services, wechat, openid, None)
     assert first.user.attr("wechat_unionid") is None
-    MINE.add(first.user.id)
     services.users.forget(first.user.id)
 
     again = services.verified_sign_ins.by_wechat(
