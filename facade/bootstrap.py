@@ -27,6 +27,7 @@ from facade.adapters.redis_identity import (
 )
 from facade.adapters.redis_keys import RedisKeys
 from facade.adapters.redis_ratelimit import RedisRateLimiter
+from facade.adapters.redis_tracking import TrackedMirror, tracking_connection_factory
 from facade.adapters.sms_aliyun import AliyunSms
 from facade.adapters.sms_tencent import TencentSms
 from facade.adapters.smtp_sender import SmtpSender
@@ -123,14 +124,21 @@ def redis_stores(settings: Settings, durable: SqlIdentityStore | None = None) ->
     watch = None
     if durable is not None and durable.url:  # no store configured: nothing durable to compare
         watch = RedisLossWatch(RedisGenerationMarker(client, keys), durable)
-    cache = RedisProfileCache(client, keys, settings.profile_cache_ttl)
+    mirror = None
+    if settings.local_mirror and not redis_store.is_cluster(client):
+        mirror = TrackedMirror(
+            tracking_connection_factory(client),
+            keys.bearer_state_prefixes(),
+            drop_all_on=[keys.generation()],
+        )
+    cache = RedisProfileCache(client, keys, settings.profile_cache_ttl, mirror)
     return Stores(
         codes=RedisCodeStore(client, keys, watch),
         limiter=RedisRateLimiter(client, keys, settings.rate_limits),
         index=RedisUserIndex(client, keys),
         cache=cache,
         # Reads the cached profile with the revocation state: one round trip per bearer check.
-        revocations=RedisRevocations(client, keys, watch, profiles=cache),
+        revocations=RedisRevocations(client, keys, watch, profiles=cache, mirror=mirror),
         claims=RedisUniqueClaims(client, keys),
         uids=RedisUidCounter(client, keys),
         ping=lambda: redis_store.ping(client),

@@ -108,6 +108,10 @@ class Settings:
     #: the session then has ``openid`` in its scope, and Keycloak signs an ID token on every
     #: refresh of it (README "Identity store" has the measured trade).
     sign_in_id_token: bool = False
+    #: Each process mirrors what bearer checks read from Redis (revocations, cached profiles),
+    #: kept current by Redis client-side caching (``facade/adapters/redis_tracking.py``);
+    #: never on a Redis Cluster.
+    local_mirror: bool = True
     #: Seconds a logout is remembered: at least the longest access-token lifespan of a contract.
     revocation_ttl: int = 86400 + 300
     #: Verification codes, rate limits and code delivery (see facade/settings_codes.py).
@@ -229,6 +233,7 @@ class Settings:
             log_level=get("LOG_LEVEL", "INFO").upper(),
             profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "2"), float),
             sign_in_id_token=_flag("SIGN_IN_ID_TOKEN", get("SIGN_IN_ID_TOKEN", "0")),
+            local_mirror=_flag("LOCAL_MIRROR", get("LOCAL_MIRROR", "1")),
             revocation_ttl=int(_number("REVOCATION_TTL", get("REVOCATION_TTL", "86700"), int)),
             codes=codes,
             rate_limits=rate_limits,

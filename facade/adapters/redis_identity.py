@@ -11,6 +11,7 @@ import redis
 from facade.adapters.redis_generation import text
 from facade.adapters.redis_keys import RedisKeys
 from facade.adapters.redis_store import is_cluster, redis_errors
+from facade.adapters.redis_tracking import Entry, TrackedMirror
 from facade.core.generations import RedisLossWatch
 from facade.core.models import User
 
@@ -114,10 +115,17 @@ class RedisUidCounter:
 
 
 class RedisProfileCache:
-    def __init__(self, client: redis.Redis, keys: RedisKeys, ttl_seconds: float) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        ttl_seconds: float,
+        mirror: TrackedMirror | None = None,
+    ) -> None:
         self._redis = client
         self._keys = keys
         self._ttl_ms = int(ttl_seconds * 1000)
+        self._mirror = mirror
 
     def get(self, user_id: str) -> User | None:
         if self._ttl_ms <= 0:
@@ -141,10 +149,16 @@ class RedisProfileCache:
         data = {**asdict(user), "attributes": dict(user.attributes)}
         with redis_errors("profile cache"):
             self._redis.set(self._keys.profile(user.id), json.dumps(data), px=self._ttl_ms)
+        self._forget(user.id)
 
     def drop(self, user_id: str) -> None:
         with redis_errors("profile cache"):
             self._redis.delete(self._keys.profile(user_id))
+        self._forget(user_id)
+
+    def _forget(self, user_id: str) -> None:
+        if self._mirror is not None:
+            self._mirror.forget([self._keys.profile(user_id)])
 
 
 class RedisRevocations:
@@ -157,11 +171,13 @@ class RedisRevocations:
         keys: RedisKeys,
         watch: RedisLossWatch | None = None,
         profiles: RedisProfileCache | None = None,
+        mirror: TrackedMirror | None = None,
     ) -> None:
         self._redis = client
         self._keys = keys
         self._watch = watch
         self._profiles = profiles if profiles is not None and profiles.enabled else None
+        self._mirror = mirror
 
     def revoke_session(self, session_id: str, ttl_seconds: int) -> None:
         self._write(self._keys.revoked_session(session_id), b"1", ttl_seconds)
@@ -170,6 +186,13 @@ class RedisRevocations:
         self._write(self._keys.not_before(user_id), timestamp, ttl_seconds)
 
     def _write(self, key: str, value: bytes | int, ttl_seconds: int) -> None:
+        try:
+            self._set(key, value, ttl_seconds)
+        finally:  # even a write that timed out may have landed
+            if self._mirror is not None:
+                self._mirror.forget([key])
+
+    def _set(self, key: str, value: bytes | int, ttl_seconds: int) -> None:
         with redis_errors("revocations"):
             if self._watch is None:
                 self._redis.set(key, value, ex=max(1, ttl_seconds))
@@ -200,22 +223,44 @@ class RedisRevocations:
             keys.append(self._keys.revoked_session(session_id))
         if profile:
             keys.append(self._keys.profile(user_id))
-        floor = 0
-        if self._watch is not None:
-            floor = self._watch.floor()[1]
-            keys += [self._keys.generation(), self._keys.epoch()]
-        with redis_errors("revocations"):
-            if is_cluster(self._redis):  # the keys live in several slots: GETs, one pipeline
-                pipe = self._redis.pipeline(transaction=False)
-                for key in keys:
-                    pipe.get(key)
-                values = pipe.execute()
-            else:
-                values = self._redis.mget(keys)
+        values = self._mirror.lookup(keys) if self._mirror is not None else None
+        if values is None:
+            values = self._read_redis(keys, profile)
         not_before = values[0]
         revoked = values[1] if session_id else None
         cached = RedisProfileCache.decode(values[2 if session_id else 1]) if profile else None
+        return revoked is not None, int(not_before) if not_before else 0, cached
+
+    def _read_redis(self, keys: list[str], profile: bool) -> list[bytes | None]:
+        """``keys`` as Redis holds them (checking the generation marker on the way), kept in
+        the mirror until they change; the profile only for its remaining time to live."""
+        ticket = self._mirror.ticket() if self._mirror is not None else None
+        read = list(keys)
+        floor = profile_ttl_ms = 0
+        if self._watch is not None:
+            floor = self._watch.floor()[1]
+            read += [self._keys.generation(), self._keys.epoch()]
+        with redis_errors("revocations"):
+            if is_cluster(self._redis):  # the keys live in several slots: GETs, one pipeline
+                pipe = self._redis.pipeline(transaction=False)
+                for key in read:
+                    pipe.get(key)
+                values = pipe.execute()
+            elif ticket is not None and profile:
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.mget(read)
+                pipe.pttl(keys[-1])
+                values, profile_ttl_ms = pipe.execute()
+            else:
+                values = self._redis.mget(read)
         if self._watch is not None:
             generation, epoch = values[-2], values[-1]
             self._watch.observe(text(generation), int(epoch or 0), floor)
-        return revoked is not None, int(not_before) if not_before else 0, cached
+        if ticket is not None and self._mirror is not None:
+            entries: dict[str, Entry] = {
+                key: (value, None) for key, value in zip(keys, values, strict=False)
+            }
+            if profile:  # PTTL: -2 for a missing key, which then is not kept
+                entries[keys[-1]] = (values[len(keys) - 1], max(0, profile_ttl_ms) / 1000)
+            self._mirror.remember(ticket, entries)
+        return list(values[: len(keys)])

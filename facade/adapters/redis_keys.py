@@ -62,6 +62,12 @@ class RedisKeys:
         """Raised by every revocation and spent code; going back means Redis lost data."""
         return self.tagged("g", "epoch")
 
+    def bearer_state_prefixes(self) -> tuple[str, ...]:
+        """The prefixes of what a bearer check reads (revocations, cached profiles), plus the
+        generation marker: what each process mirrors (:mod:`facade.adapters.redis_tracking`;
+        never on a Cluster, so the untagged names)."""
+        return (self.key("revoked", ""), self.key("profile", ""), self.generation())
+
     def profile(self, user_id: str) -> str:
         """A user as last read from Keycloak, kept for a few seconds."""
         return self.key("profile", user_id)

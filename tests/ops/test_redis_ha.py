@@ -80,10 +80,15 @@ def test_codes_rate_limits_revocations_and_sign_in_work(ha_settings) -> None:
     assert principal.user.id == signed.user.id
     with pytest.raises(CodeRejected):  # spent
         services.verified_sign_ins.by_code("member", "sms", phone, code)
+    # A process that has already checked the token (and mirrors its state, on a Sentinel set).
+    checked = build_services(ha_settings)
+    checked.sessions.authenticate("member", signed.tokens.access_token)
 
     services.sessions.logout("member", principal.claims)
     with pytest.raises(InvalidToken):
         services.sessions.authenticate("member", signed.tokens.access_token)
+    with pytest.raises(InvalidToken):
+        checked.sessions.authenticate("member", signed.tokens.access_token)
     with pytest.raises(InvalidToken):  # another process, no memory of its own
         build_services(ha_settings).sessions.authenticate("member", signed.tokens.access_token)
 
