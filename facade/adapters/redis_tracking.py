@@ -16,17 +16,19 @@ What makes a mirrored answer as good as a read:
   the client's path took three.
 - **No stale store.** A read from Redis remembers the invalidation sequence before it was sent;
   its values are kept only if no key of it was invalidated since (:meth:`ticket`).
-- **Checked alive.** At most every ``verify_every`` seconds a lookup sends ``HELLO 3`` on the
-  tracking connection and reads up to its answer, so every push sent before it has been read,
-  and the node still says it is a master (a Sentinel failover leaves a demoted node's
-  connections open, silent). A connection that errs, closes, answers late or was idle for
-  ``resync_after`` seconds (an unread backlog) is replaced, and everything mirrored is dropped.
+- **Checked alive, off the request path.** A maintainer thread per process connects and, every
+  ``verify_every`` seconds, sends ``HELLO 3`` on the tracking connection and reads up to its
+  answer, so every push sent before it has been handled, and the node must still call itself a
+  master (a Sentinel failover leaves a demoted master's connections open, silent). Request
+  threads never wait on that socket: while the maintainer uses it, or has not proven it alive
+  for ``3 * verify_every`` seconds, lookups miss. An error or a closed socket drops everything
+  mirrored until a new connection is up.
 - **Bounded in time.** Every entry carries its own deadline (a profile's remaining TTL in
   Redis, else ``max_age``), so nothing outlives what Redis itself would have answered.
 
 The mirror never answers while it cannot vouch for itself: a lookup then misses and the caller
-reads Redis as before. It is per process (made after a fork) and off on a Redis Cluster, where
-tracking would need a connection per master.
+reads Redis as before. It is per process (started on first use, again after a fork) and off on
+a Redis Cluster, where tracking would need a connection per master.
 """
 
 from __future__ import annotations
@@ -74,9 +76,7 @@ class TrackedMirror:
         drop_all_on: Iterable[str] = (),
         max_age: float = 60.0,
         verify_every: float = 1.0,
-        resync_after: float = 10.0,
-        retry_after: float = 1.0,
-        max_entries: int = 100_000,
+        max_entries: int = 20_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connect = connect
@@ -85,14 +85,16 @@ class TrackedMirror:
         self._drop_all_on = frozenset(drop_all_on)
         self._max_age = max_age
         self._verify_every = verify_every
-        self._resync_after = resync_after
-        self._retry_after = retry_after
         self._max_entries = max_entries
-        self._clock = clock
-        self._lock = threading.Lock()
+        self._clock = clock  # entries' deadlines; the connection's liveness is real time
+        # Reentrant: a drain under the lock calls ``_on_invalidate``, which takes it too.
+        self._lock = threading.RLock()
         self._connection: AbstractConnection | None = None
+        #: The maintainer is using the socket (connecting, verifying): nobody else may read it.
+        self._busy = False
         self._pid = 0
-        #: key -> (value, monotonic deadline)
+        self._stop = threading.Event()
+        #: key -> (value, deadline on ``clock``)
         self._entries: dict[str, tuple[bytes | None, float]] = {}
         #: key -> sequence number of its latest invalidation, for tickets still in flight.
         self._invalidated: dict[str, int] = {}
@@ -100,7 +102,12 @@ class TrackedMirror:
         #: Raised whenever tickets taken before can no longer be judged key by key.
         self._era = 0
         self._verified_at = float("-inf")
-        self._failed_at = float("-inf")
+
+    @property
+    def serving(self) -> bool:
+        """Whether lookups may be answered here now (else they miss and Redis is read)."""
+        with self._lock:
+            return self._current()
 
     def lookup(self, keys: Sequence[str]) -> list[bytes | None] | None:
         """Every key's value as Redis holds it now, or None (read Redis) if any is not here."""
@@ -139,41 +146,76 @@ class TrackedMirror:
             self._drop(keys)
 
     def close(self) -> None:
+        self._stop.set()
         with self._lock:
             self._close()
 
-    # --- the tracking connection (all under the lock) -------------------------------------
+    # --- request threads: only non-blocking reads of the socket, under the lock -----------
 
     def _current(self) -> bool:
-        """Whether mirrored values may be served: connected, drained, recently verified."""
-        now = self._clock()
+        """Connected, proven alive lately, and every push already received handled."""
         if self._pid != os.getpid():
-            self._connection = None  # the parent's socket: not ours to read or close
-        if self._connection is None:
-            if now - self._failed_at < self._retry_after:
-                return False
-            return self._open(now)
+            self._start()  # first use in this process (or after a fork)
+            return False
+        if self._connection is None or self._busy:
+            return False
+        if time.monotonic() - self._verified_at > 3 * self._verify_every:
+            return False  # the maintainer is stuck or starved: vouch for nothing
         try:
-            if now - self._verified_at >= self._resync_after:
-                # An idle process may hold a long backlog of pushes: start afresh instead.
-                self._close()
-                return self._open(now)
             while self._connection.can_read(timeout=0):
                 self._connection.read_response(push_request=True)
-            if now - self._verified_at >= self._verify_every:
-                self._verify(now)
-            return True
         except (redis.RedisError, OSError, ValueError) as exc:
             log.warning("redis tracking connection lost (%s); reading Redis until it is back", exc)
             self._close()
-            self._failed_at = now
             return False
+        return True
 
-    def _open(self, now: float) -> bool:
+    def _start(self) -> None:
+        self._connection = None  # a parent's socket: not ours to read or close
         self._reset()
         self._pid = os.getpid()
+        self._stop = threading.Event()
+        thread = threading.Thread(
+            target=self._maintain, args=(self._stop,), name="redis-tracking", daemon=True
+        )
+        thread.start()
+
+    # --- the maintainer thread: the blocking work, never holding the lock while it waits --
+
+    def _maintain(self, stop: threading.Event) -> None:
+        failing = False
+        while not stop.is_set():
+            with self._lock:
+                connected = self._connection is not None
+                if connected:
+                    self._busy = True
+            try:
+                if connected:
+                    self._verify()
+                else:
+                    self._open()
+                if failing:
+                    log.warning("redis tracking is back; bearer checks use the mirror again")
+                failing = False
+            except redis.ResponseError as exc:  # NOPERM, or a Redis without tracking
+                log.error("redis refused client tracking (%s); every bearer check reads Redis", exc)
+                with self._lock:
+                    self._close()
+                return
+            except (redis.RedisError, OSError, ValueError) as exc:
+                if not failing:  # once per outage, not once a second
+                    log.warning("redis tracking unavailable (%s); bearer checks read Redis", exc)
+                failing = True
+                with self._lock:
+                    self._close()
+            finally:
+                with self._lock:
+                    self._busy = False
+            stop.wait(self._verify_every)
+
+    def _open(self) -> None:
+        connection = self._connect()
         try:
-            connection = self._connect()
             connection.connect()  # type: ignore[no-untyped-call]
             connection._parser.set_invalidation_push_handler(self._on_invalidate)
             arguments: list[str] = ["CLIENT", "TRACKING", "ON", "BCAST"]
@@ -182,35 +224,46 @@ class TrackedMirror:
             connection.send_command(*arguments)  # type: ignore[no-untyped-call]
             if connection.read_response() not in (b"OK", "OK"):
                 raise redis.ResponseError("CLIENT TRACKING was not accepted")
+            self._hello(connection)
+        except BaseException:
+            with contextlib.suppress(redis.RedisError, OSError):
+                connection.disconnect()  # type: ignore[no-untyped-call]
+            raise
+        with self._lock:
+            self._reset()  # whatever was mirrored before went unwatched
             self._connection = connection
-            self._verify(now)
-            return True
-        except (redis.RedisError, OSError, ValueError) as exc:
-            log.warning("redis tracking unavailable (%s); every bearer check reads Redis", exc)
-            self._close()
-            self._failed_at = now
-            return False
+            self._verified_at = time.monotonic()
 
-    def _verify(self, now: float) -> None:
+    def _verify(self) -> None:
         """Read up to a fresh answer: every push Redis sent before it has now been handled."""
         assert self._connection is not None
-        self._connection.send_command("HELLO", "3")  # type: ignore[no-untyped-call]
-        hello = self._connection.read_response()
+        self._hello(self._connection)
+        with self._lock:
+            self._verified_at = time.monotonic()
+
+    @staticmethod
+    def _hello(connection: AbstractConnection) -> None:
+        """``HELLO 3`` (allowed to every user), whose answer names the node's role: a Sentinel
+        failover leaves a demoted master's connections open, silent."""
+        connection.send_command("HELLO", "3")  # type: ignore[no-untyped-call]
+        hello = connection.read_response()
         role = hello.get(b"role", hello.get("role")) if isinstance(hello, dict) else None
         if role not in (b"master", "master"):
             raise redis.ConnectionError(f"tracking connection's node is not a master ({role!r})")
-        self._verified_at = now
+
+    # --- shared state (under the lock) ------------------------------------------------------
 
     def _on_invalidate(self, message: list[Any]) -> None:
         keys = message[1] if len(message) > 1 else None
-        if keys is None:  # FLUSHDB / FLUSHALL: everything
-            self._reset()
-            return
-        names = [key.decode() if isinstance(key, bytes) else str(key) for key in keys]
-        if self._drop_all_on.intersection(names):
-            self._reset()
-            return
-        self._drop(names)
+        with self._lock:
+            if keys is None:  # FLUSHDB / FLUSHALL: everything
+                self._reset()
+                return
+            names = [key.decode() if isinstance(key, bytes) else str(key) for key in keys]
+            if self._drop_all_on.intersection(names):
+                self._reset()
+                return
+            self._drop(names)
 
     def _drop(self, keys: Iterable[str]) -> None:
         self._sequence += 1
@@ -225,11 +278,11 @@ class TrackedMirror:
         self._entries.clear()
         self._invalidated.clear()
         self._era += 1
-        self._verified_at = float("-inf")
 
     def _close(self) -> None:
         connection, self._connection = self._connection, None
         self._reset()
+        self._verified_at = float("-inf")
         if connection is not None:
             with contextlib.suppress(redis.RedisError, OSError):
                 connection.disconnect()  # type: ignore[no-untyped-call]

@@ -67,6 +67,7 @@ def processes(
 
     def make(clock: Callable[[], float] = time.monotonic) -> Process:
         made.append(Process(redis_server.url, keys, clock))
+        _serving(made[-1].mirror)
         return made[-1]
 
     yield make
@@ -158,7 +159,7 @@ def test_a_lost_tracking_connection_drops_the_mirror_until_it_is_back(
     # Written while no invalidation could reach the process: it must read Redis again.
     redis_client.set(keys.revoked_session("sid-1"), b"1")
     assert a.state()[0] is True
-    time.sleep(1.1)  # past ``retry_after``: the mirror reconnects and serves again
+    _serving(a.mirror)  # the maintainer reconnects within a second or so
     assert a.state()[0] is True
     count = reads(redis_client)
     assert a.state()[0] is True
@@ -198,14 +199,26 @@ def test_the_mirror_stays_off_while_tracking_is_refused(redis_server, keys, redi
         client = redis.Redis(host=host, port=port, username=user, password="pw")
         mirror = TrackedMirror(tracking_connection_factory(client), keys.bearer_state_prefixes())
         revocations = RedisRevocations(client, keys, mirror=mirror)
+        assert not mirror.serving
+        time.sleep(0.3)  # the maintainer has tried and been refused
         count = reads(admin)
         assert revocations.state("sid-1", ALICE.id) == (False, 0)
         assert revocations.state("sid-1", ALICE.id) == (False, 0)
         assert count() == 2
+        assert not mirror.serving
+        mirror.close()
         client.close()
     finally:
         admin.acl_deluser(user)
         admin.close()
+
+
+def _serving(mirror: TrackedMirror, within: float = 5.0) -> None:
+    """Until the mirror's maintainer thread (started by the first use) has connected."""
+    deadline = time.monotonic() + within
+    while not mirror.serving:
+        assert time.monotonic() < deadline, "the tracking connection never came up"
+        time.sleep(0.01)
 
 
 def _wait_for_push() -> None:
