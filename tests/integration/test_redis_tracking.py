@@ -16,16 +16,7 @@ from facade.adapters.redis_keys import RedisKeys
 from facade.adapters.redis_tracking import TrackedMirror, tracking_connection_factory
 from facade.core.models import User
 from tests import harness
-
-ALICE = User(
-    id="u-alice",
-    username="alice",
-    email=None,
-    email_verified=False,
-    enabled=True,
-    created_at_ms=1,
-    attributes={"phone_number": "13800138000"},
-)
+from tests.integration.test_bearer_state import ALICE
 
 
 class Process:
