@@ -186,12 +186,11 @@ class TrackedMirror:
         failing = False
         while not stop.is_set():
             with self._lock:
-                connected = self._connection is not None
-                if connected:
-                    self._busy = True
+                connection = self._connection
+                self._busy = connection is not None
             try:
-                if connected:
-                    self._verify()
+                if connection is not None:
+                    self._verify(connection)
                 else:
                     self._open()
                 if failing:
@@ -234,10 +233,9 @@ class TrackedMirror:
             self._connection = connection
             self._verified_at = time.monotonic()
 
-    def _verify(self) -> None:
+    def _verify(self, connection: AbstractConnection) -> None:
         """Read up to a fresh answer: every push Redis sent before it has now been handled."""
-        assert self._connection is not None
-        self._hello(self._connection)
+        self._hello(connection)
         with self._lock:
             self._verified_at = time.monotonic()
 
