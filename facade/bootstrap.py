@@ -164,6 +164,7 @@ def build_services(
     if identity_store is None:
         identity_store = SqlIdentityStore(
             "sqlite://" if stores else settings.database_url,
+            timeout=settings.database_timeout,
             # A digest: the URL may carry a password, which has no place in the database.
             redis_namespace=hashlib.sha256(
                 f"{settings.redis_url}#{settings.redis_prefix}".encode()

@@ -175,7 +175,7 @@ def _identities(action: str, *, restart: bool, complete: bool) -> int:
     from facade.settings import Settings
 
     settings = Settings.from_env()
-    store = SqlIdentityStore(settings.database_url)
+    store = SqlIdentityStore(settings.database_url, timeout=settings.database_timeout)
     if action == "migrate":
         store.engine  # noqa: B018 - building the engine migrates the schema
         print(f"identity store at head ({store.dialect})")
@@ -221,7 +221,7 @@ def _follow() -> int:
 
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
-    store = SqlIdentityStore(settings.database_url)
+    store = SqlIdentityStore(settings.database_url, timeout=settings.database_timeout)
     gateway = KeycloakGateway(settings)
     writer = profile_writer(gateway, store, settings)
     ledger = IdentityLedger(store, gateway, new_invite_code, writer=writer)

@@ -97,6 +97,8 @@ class Settings:
     #: The identity store (SQLAlchemy URL); ``sqlite://`` is an in-memory one for hand-built
     #: settings. Empty in production until set: the store then refuses every call.
     database_url: str = "sqlite://"
+    #: Seconds a PostgreSQL statement (a lock wait included) or connection attempt may take.
+    database_timeout: float = 10.0
     #: Seconds between polls of Keycloak's admin events (``facade identities follow``).
     follow_interval: float = 2.0
     trusted_proxies: tuple[str, ...] = ()
@@ -228,6 +230,7 @@ class Settings:
             redis_prefix=get("REDIS_PREFIX", "facade:"),
             redis_timeout=_positive("REDIS_TIMEOUT", get("REDIS_TIMEOUT", "2")),
             database_url=get("DATABASE_URL") or _dev_database_url(env_vars, development),
+            database_timeout=_positive("DATABASE_TIMEOUT", get("DATABASE_TIMEOUT", "10")),
             follow_interval=_positive("FOLLOW_INTERVAL", get("FOLLOW_INTERVAL", "2")),
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
 import threading
 import time
 import uuid
@@ -117,6 +118,8 @@ _RETIRED_VALUES: dict[str, Any] = {column: None for column in _IDENTIFIER_COLUMN
 #: Tries when an insert collides on something other than a caller's identifier (a fresh invite
 #: code, or a uid an import took after the sequence handed it out).
 _INSERT_TRIES = 5
+#: Seconds a PostgreSQL statement or connection attempt may take (``FACADE_DATABASE_TIMEOUT``).
+DEFAULT_TIMEOUT = 10.0
 #: The first key of PostgreSQL advisory locks on users (the migration lock is 4242001).
 _USER_LOCK_SPACE = 4242
 #: Values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
@@ -156,8 +159,16 @@ class SqlIdentityStore:
     it, so gunicorn workers never share a connection pool.
     """
 
-    def __init__(self, url: str, *, migrate: bool = True, redis_namespace: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        redis_namespace: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self.url = normalise_url(url)
+        self._timeout = timeout
         # One store may sit beside several Redis namespaces (a deployment's, its tests'): each
         # namespace's generation and epoch are remembered apart, or one would look like the
         # other's data loss.
@@ -178,7 +189,7 @@ class SqlIdentityStore:
                 raise Unavailable("database", "FACADE_DATABASE_URL is not set")
             with self._lock:
                 if self._engine is None:
-                    engine = _create_engine(self.url)
+                    engine = _create_engine(self.url, self._timeout)
                     if self._auto_migrate:
                         with _database_errors("migrate"):
                             migrate(engine)
@@ -807,7 +818,11 @@ class SqlIdentityStore:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, timeout: float) -> Engine:
+    """The engine for ``url``. On PostgreSQL ``timeout`` bounds a connection attempt, the wait
+    for a pooled connection and every statement, a lock wait included (a peer holding a
+    user's lock while Keycloak hangs, a stuck migration): the request gets the store's 503
+    instead of holding its thread without limit. SQLite keeps its own busy wait."""
     if url.startswith("sqlite"):
         memory = is_memory_url(url)
         if not memory:
@@ -821,7 +836,17 @@ def _create_engine(url: str) -> Engine:
         )
         _sqlite_transactions(engine, wal=not memory)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=timeout,
+        connect_args={
+            "connect_timeout": max(2, math.ceil(timeout)),  # libpq: whole seconds, 2 at least
+            "options": f"-c statement_timeout={round(timeout * 1000)}",
+        },
+    )
 
 
 def _sqlite_transactions(engine: Engine, *, wal: bool) -> None:
@@ -858,6 +883,9 @@ def migrate(engine: Engine) -> None:
         conn = conn.execution_options(facade_write=True)
         with conn.begin():
             if engine.dialect.name == "postgresql":
+                # A schema change may outlast a request's statement timeout, and so may the
+                # wait for another process's migration.
+                conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
             config = alembic_config()
             config.attributes["connection"] = conn

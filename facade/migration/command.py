@@ -46,7 +46,7 @@ def build_importer(
     from facade.core.registration import new_invite_code
 
     settings = settings or Settings.from_env()
-    store = SqlIdentityStore(settings.database_url)
+    store = SqlIdentityStore(settings.database_url, timeout=settings.database_timeout)
     gateway = KeycloakGateway(settings)
     ledger = IdentityLedger(store, gateway, new_invite_code)
     return Importer(

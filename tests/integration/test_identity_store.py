@@ -9,6 +9,7 @@ import time
 import pytest
 
 from facade.adapters.identity_store import SqlIdentityStore
+from facade.core.errors import Unavailable
 from facade.core.identities import IdentityConflict
 from tests.conftest import random_phone
 
@@ -170,3 +171,39 @@ def test_a_phone_change_reservation_moves_onto_its_user_once(store):
     assert store.find("phone_number", old) is None
     assert store.reservation(change.reservation_id).state == "retired"
     assert store.transfer(change.reservation_id) is None  # settled already
+
+
+def test_a_lock_wait_on_postgresql_ends_in_unavailable_after_the_timeout(postgres):
+    """A peer holding a user's lock without end (its Keycloak call hung) costs a waiting
+    request its store timeout, then the store's 503, not a thread held for ever."""
+    holder = SqlIdentityStore(postgres.url)
+    waiter = SqlIdentityStore(postgres.url, timeout=1.0)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.user_lock("kc-user-1"):
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        with pytest.raises(Unavailable) as refused, waiter.user_lock("kc-user-1"):
+            pass
+        waited = time.monotonic() - started
+        assert refused.value.part == "database"
+        assert "statement timeout" in str(refused.value)
+        assert waited < 10  # bounded by the timeout, not by the holder
+        with waiter.user_lock("kc-user-2"):  # another user's lock is free
+            pass
+        release.set()
+        thread.join()
+        with waiter.user_lock("kc-user-1"):  # released with the holder's transaction
+            pass
+    finally:
+        release.set()
+        thread.join()
+        holder.close()
+        waiter.close()
