@@ -182,6 +182,9 @@ class AdminEventFollower:
                 handled = self.poll()
                 if handled:
                     log.info("followed %d admin event(s) of operators", handled)
+                # A new store's uid floor is found here, ahead of the first registration,
+                # which would otherwise page every realm user while its client waits.
+                self._ledger.ensure_seeded()
                 settled = self._ledger.settle_stale()
                 if settled:
                     log.info("settled %d stale reservation(s)", settled)

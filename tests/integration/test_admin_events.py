@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 
 import pytest
@@ -247,3 +248,38 @@ def test_a_backlog_is_read_page_by_page_from_the_newest_event_read(services, ope
     one_by_one.poll()
     assert [user for user in one_by_one.handled if user in made] == made
     assert all(services.ledger.store.by_keycloak_id(user).state == "active" for user in made)
+
+
+def test_the_follower_seeds_a_new_stores_uids_above_the_realms_before_any_registration(
+    settings, operator, tmp_path
+):
+    """A new deployment's first registration must not page every realm user while its client
+    waits: the follower finds the uid floor first, and a registration then starts above it."""
+    from facade.core.identity_ledger import SEEDED_KEY
+
+    fresh = build_services(settings.with_changes(database_url=f"sqlite:///{tmp_path / 'fresh.db'}"))
+    store = fresh.ledger.store
+    highest = 900_000_000 + secrets.randbelow(1_000_000)  # far above any test's, below 2**31
+    older = operator.create_user(
+        {
+            "username": random_username("older"),
+            "enabled": True,
+            "attributes": {"uid": [str(highest)]},
+        }
+    )
+    try:
+        assert store.meta(SEEDED_KEY) is None
+
+        class OnePoll(AdminEventFollower):
+            def poll(self) -> int:
+                stop.set()  # this pass of the loop is the only one
+                return 0
+
+        stop = threading.Event()
+        OnePoll(fresh.ledger, KeycloakAdminEvents(fresh.identity, "facade")).run(0, stop)
+        assert int(store.meta(SEEDED_KEY) or 0) >= highest
+    finally:
+        operator.delete_user(older)
+    user = fresh.registrar.register(Registration(phone=random_phone(), phone_verified=True))
+    operator.delete_user(user.id)  # later new stores of this realm need not start up there
+    assert int(user.attr("uid")) > highest
