@@ -131,7 +131,9 @@ def redis_stores(settings: Settings, durable: SqlIdentityStore | None = None) ->
             keys.bearer_state_prefixes(),
             drop_all_on=[keys.generation()],
         )
-    cache = RedisProfileCache(client, keys, settings.profile_cache_ttl, mirror)
+    cache = RedisProfileCache(
+        client, keys, settings.profile_cache_ttl, mirror, hold_seconds=profile_hold(settings)
+    )
     return Stores(
         codes=RedisCodeStore(client, keys, watch),
         limiter=RedisRateLimiter(client, keys, settings.rate_limits),
@@ -223,6 +225,12 @@ def build_services(
         enrolment=Enrolment(identity, users, registrar, sessions, accounts, codes),
         ledger=ledger,
     )
+
+
+def profile_hold(settings: Settings) -> float:
+    """Seconds a change keeps users read before it out of the profile cache: longer than a
+    read from Keycloak (connect and read timeouts) and the write to Redis can take."""
+    return max(10.0, 2 * settings.keycloak_timeout + settings.redis_timeout + 2)
 
 
 def profile_writer(

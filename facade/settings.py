@@ -104,7 +104,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     #: Seconds a user read from Keycloak may be served from Redis (0: always read Keycloak).
-    profile_cache_ttl: float = 2.0
+    #: Every change drops it sooner: the facade's writes at once, operators' edits at the
+    #: follower's next poll; only a user's own edit in Keycloak's account console waits.
+    profile_cache_ttl: float = 60.0
     #: Code and WeChat sign-in of a user whose profile is not cached takes it from the token
     #: exchange's ID token (one Keycloak call) instead of a read by id (two). Off by default:
     #: the session then has ``openid`` in its scope, and Keycloak signs an ID token on every
@@ -234,7 +236,7 @@ class Settings:
             follow_interval=_positive("FOLLOW_INTERVAL", get("FOLLOW_INTERVAL", "2")),
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
-            profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "2"), float),
+            profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "60"), float),
             sign_in_id_token=_flag("SIGN_IN_ID_TOKEN", get("SIGN_IN_ID_TOKEN", "0")),
             local_mirror=_flag("LOCAL_MIRROR", get("LOCAL_MIRROR", "1")),
             revocation_ttl=int(_number("REVOCATION_TTL", get("REVOCATION_TTL", "86700"), int)),

@@ -309,6 +309,9 @@ class NoCache:
     def put(self, user: User) -> None:
         return None
 
+    def replace(self, user: User) -> None:
+        return None
+
     def drop(self, user_id: str) -> None:
         return None
 

@@ -114,18 +114,41 @@ class RedisUidCounter:
             self._seed(keys=[self._key], args=[at_least])
 
 
+# A user as read is cached unless a change's marker holds the key (see RedisProfileCache.drop).
+_PUT_UNLESS_CHANGED = """
+if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+#: Stands in a user's cached profile for a while after the user changed.
+CHANGED = b"~changed"
+
+
 class RedisProfileCache:
+    """Users as read from Keycloak, kept ``ttl_seconds``; every change drops them at once.
+
+    A reader that fetched a user just before a change could otherwise cache the old user just
+    after the change dropped it, for a whole TTL. So :meth:`drop` leaves a marker for
+    ``hold_seconds`` (longer than any read from Keycloak can take), and :meth:`put`, which
+    caches a user as read, does nothing while the marker is there; :meth:`replace` caches a
+    user the facade itself just wrote, whatever is there.
+    """
+
     def __init__(
         self,
         client: redis.Redis,
         keys: RedisKeys,
         ttl_seconds: float,
         mirror: TrackedMirror | None = None,
+        *,
+        hold_seconds: float = 10.0,
     ) -> None:
         self._redis = client
         self._keys = keys
         self._ttl_ms = int(ttl_seconds * 1000)
+        self._hold_ms = max(1, int(hold_seconds * 1000))
         self._mirror = mirror
+        self._put_unless_changed = client.register_script(_PUT_UNLESS_CHANGED)
 
     def get(self, user_id: str) -> User | None:
         if self._ttl_ms <= 0:
@@ -140,21 +163,40 @@ class RedisProfileCache:
 
     @staticmethod
     def decode(raw: bytes | str | None) -> User | None:
-        """A cached user as :meth:`put` stored it; None for a miss."""
-        return None if raw is None else User(**json.loads(raw))
+        """A cached user as :meth:`put` stored it; None for a miss or a recent change."""
+        if raw is None or raw in (CHANGED, CHANGED.decode()):
+            return None
+        return User(**json.loads(raw))
 
     def put(self, user: User) -> None:
+        """Cache a user as read from Keycloak, unless it changed since (:meth:`drop`)."""
         if self._ttl_ms <= 0:
             return
-        data = {**asdict(user), "attributes": dict(user.attributes)}
         with redis_errors("profile cache"):
-            self._redis.set(self._keys.profile(user.id), json.dumps(data), px=self._ttl_ms)
+            self._put_unless_changed(
+                keys=[self._keys.profile(user.id)],
+                args=[self._encode(user), self._ttl_ms, CHANGED],
+            )
+        self._forget(user.id)
+
+    def replace(self, user: User) -> None:
+        """Cache a user as the facade itself just wrote it."""
+        if self._ttl_ms <= 0:
+            return
+        with redis_errors("profile cache"):
+            self._redis.set(self._keys.profile(user.id), self._encode(user), px=self._ttl_ms)
         self._forget(user.id)
 
     def drop(self, user_id: str) -> None:
+        """The user changed: no process serves the cached copy, and reads that began before
+        the change cannot cache it again for ``hold_seconds``."""
         with redis_errors("profile cache"):
-            self._redis.delete(self._keys.profile(user_id))
+            self._redis.set(self._keys.profile(user_id), CHANGED, px=self._hold_ms)
         self._forget(user_id)
+
+    @staticmethod
+    def _encode(user: User) -> str:
+        return json.dumps({**asdict(user), "attributes": dict(user.attributes)})
 
     def _forget(self, user_id: str) -> None:
         if self._mirror is not None:

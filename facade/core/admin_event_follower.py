@@ -10,7 +10,9 @@ changes nothing (delivery is at least once):
 * a phone or WeChat id set or changed follows into the store; one another identity holds is
   reported and not bound (the store keeps its first holder);
 * a deleted user's uid is retired (never handed out again), its phone and WeChat ids freed;
-* an operator's edit of ``uid`` or ``invite_code`` is reverted to the store's value.
+* an operator's edit of ``uid`` or ``invite_code`` is reverted to the store's value;
+* the user's cached profile is dropped, so a disable or an edit reaches every bearer check at
+  the next poll rather than when the cache would have expired.
 
 Between polls it also settles reservations a crash or a lost answer left behind, so the store
 converges without waiting for a lookup of their identifiers.
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from facade.core.admin_events import AdminEvent, AdminEventSource
 from facade.core.errors import FacadeError, InvalidInput
 from facade.core.identity_ledger import IdentityLedger
+from facade.core.ports import ProfileCache
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +72,16 @@ class Cursor:
 
 class AdminEventFollower:
     def __init__(
-        self, ledger: IdentityLedger, source: AdminEventSource, *, page_size: int = 100
+        self,
+        ledger: IdentityLedger,
+        source: AdminEventSource,
+        *,
+        page_size: int = 100,
+        profiles: ProfileCache | None = None,
     ) -> None:
         self._ledger = ledger
+        #: Dropped for every user an operator changed, so bearer checks read it afresh.
+        self._profiles = profiles
         self._source = source
         self._page_size = max(1, page_size)
         self._own: str | None = None
@@ -105,6 +115,9 @@ class AdminEventFollower:
                         continue
                     if event.author_id != own and event.user_id is not None:
                         self._handle_or_report(event)
+                        if self._profiles is not None:
+                            # After handling: a repair written back is part of the change.
+                            self._profiles.drop(event.user_id)
                         handled += 1
                     cursor.passed(event)
                 self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())

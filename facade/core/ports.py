@@ -99,11 +99,19 @@ class UidCounter(Protocol):
 
 
 class ProfileCache(Protocol):
-    """Briefly cached users, invalidated by the facade's own writes."""
+    """Cached users, dropped by every change: the facade's own writes, operators' edits (the
+    admin-event follower)."""
 
     def get(self, user_id: str) -> User | None: ...
 
-    def put(self, user: User) -> None: ...
+    def put(self, user: User) -> None:
+        """Cache a user as read; a no-op while a recent :meth:`drop` holds (the read may be
+        older than the change)."""
+        ...
+
+    def replace(self, user: User) -> None:
+        """Cache a user as the facade itself just wrote it."""
+        ...
 
     def drop(self, user_id: str) -> None: ...
 

@@ -291,13 +291,13 @@ class UserDirectory:
     def remember(self, user: User) -> None:
         """Index a user the facade just wrote, so the next lookup needs no search."""
         if self._ledger is not None:
-            self._cache.put(user)  # the identity store is the index
+            self._cache.replace(user)  # the identity store is the index
             return
         for attribute in INDEXED_ATTRIBUTES:
             value = user.attr(attribute)
             if value:
                 self._index.put(attribute, value, user.id)
-        self._cache.put(user)
+        self._cache.replace(user)
 
     def forget(self, user_id: str) -> None:
         self._cache.drop(user_id)

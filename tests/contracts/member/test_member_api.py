@@ -9,6 +9,7 @@ import jwt
 from facade.core.models import Registration
 from tests.conftest import random_phone
 from tests.contracts.member.conftest import random_ip
+from tests.following import follow_operator_edits
 
 UNAUTHORIZED = {"code": 401, "message": "未授权", "data": None}
 
@@ -248,14 +249,21 @@ def test_me_refuses_another_contracts_token(member):
     assert response.status_code == 401
 
 
-def test_me_shows_operator_changes(member):
+def test_me_shows_operator_changes_at_the_followers_next_poll(member, operator):
     login = member.sms_login().json["data"]
+    token = login["token"]["access_token"]
     (user,) = member.services.identity.find_by_attribute("phone_number", login["user"]["phone"])
-    member.services.identity.update_user(
-        user.id, attributes={"points": "1500", "member_level_id": "2", "is_verified": "true"}
-    )
-    time.sleep(member.services.settings.profile_cache_ttl + 0.2)
-    me = member.get("/auth/me", token=login["token"]["access_token"]).json["data"]
+    assert member.get("/auth/me", token=token).json["data"]["points"] == 0  # now cached
+    since = int(time.time() * 1000) - 1000
+    rep = operator.get_user(user.id)  # a console save: the whole form, three fields changed
+    rep["attributes"] = {
+        **rep["attributes"],
+        **{"points": ["1500"], "member_level_id": ["2"], "is_verified": ["true"]},
+    }
+    operator.update_user(user.id, rep)
+    assert member.get("/auth/me", token=token).json["data"]["points"] == 0  # the cache holds
+    assert follow_operator_edits(member.services, user.id, since_ms=since) >= 1
+    me = member.get("/auth/me", token=token).json["data"]
     assert (me["points"], me["member_level_id"], me["is_verified"]) == (1500, 2, True)
 
 

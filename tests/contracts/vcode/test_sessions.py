@@ -14,6 +14,7 @@ from facade.bootstrap import build_services
 from facade.core.errors import InvalidToken
 from tests.contracts.live import random_ip
 from tests.contracts.vcode.conftest import PASSWORD, VcodeClient
+from tests.following import follow_operator_edits
 
 
 @pytest.fixture
@@ -38,14 +39,30 @@ def test_an_operator_disabling_the_user_refuses_its_token_at_once(uncached, oper
         sessions.authenticate("vcode", data["token"])
 
 
-def test_with_the_default_profile_cache_a_disabled_users_token_dies_within_its_ttl(vcode, operator):
+def test_with_the_profile_cache_a_disabled_users_token_dies_at_the_followers_next_poll(
+    vcode, operator
+):
     _, data = vcode.register()
     sessions = vcode.services.sessions
     sessions.authenticate("vcode", data["token"])  # cached for profile_cache_ttl seconds
+    since = int(time.time() * 1000) - 1000
     disable(operator, data["user"]["id"])
-    time.sleep(vcode.services.settings.profile_cache_ttl + 0.2)
-    with pytest.raises(InvalidToken):
+    sessions.authenticate("vcode", data["token"])  # the cached profile still says enabled
+    assert follow_operator_edits(vcode.services, data["user"]["id"], since_ms=since) >= 1
+    with pytest.raises(InvalidToken, match="account disabled"):
         sessions.authenticate("vcode", data["token"])
+
+
+def test_without_the_follower_a_disabled_users_token_dies_within_the_cache_ttl(settings, operator):
+    short = settings.with_changes(profile_cache_ttl=1)
+    services = build_services(short)
+    client = VcodeClient(falcon.testing.TestClient(create_app(short, services)), services)
+    _, data = client.register()
+    services.sessions.authenticate("vcode", data["token"])  # cached for one second
+    disable(operator, data["user"]["id"])
+    time.sleep(1.2)
+    with pytest.raises(InvalidToken, match="account disabled"):
+        services.sessions.authenticate("vcode", data["token"])
 
 
 def test_a_password_reset_refuses_every_earlier_token_at_once(vcode):
