@@ -210,13 +210,10 @@ def _follow() -> int:
     import signal
     import threading
 
-    from facade.adapters import redis_store
     from facade.adapters.identity_store import SqlIdentityStore
     from facade.adapters.keycloak import KeycloakGateway
     from facade.adapters.keycloak_admin_events import KeycloakAdminEvents
-    from facade.adapters.redis_identity import RedisProfileCache
-    from facade.adapters.redis_keys import RedisKeys
-    from facade.bootstrap import profile_hold, profile_writer
+    from facade.bootstrap import profile_writer, redis_stores
     from facade.core.admin_event_follower import AdminEventFollower
     from facade.core.identity_ledger import IdentityLedger
     from facade.core.registration import new_invite_code
@@ -228,15 +225,13 @@ def _follow() -> int:
     gateway = KeycloakGateway(settings)
     writer = profile_writer(gateway, store, settings)
     ledger = IdentityLedger(store, gateway, new_invite_code, writer=writer)
-    client = redis_store.connect(settings.redis_url, settings.redis_timeout)
-    profiles = RedisProfileCache(
-        client,
-        RedisKeys(settings.redis_prefix, cluster=redis_store.is_cluster(client)),
-        settings.profile_cache_ttl,
-        hold_seconds=profile_hold(settings),
-    )
+    stores = redis_stores(settings, store)
     follower = AdminEventFollower(
-        ledger, KeycloakAdminEvents(gateway, settings.keycloak_realm), profiles=profiles
+        ledger,
+        KeycloakAdminEvents(gateway, settings.keycloak_realm),
+        profiles=stores.cache,
+        revocations=stores.revocations,
+        revocation_ttl=settings.revocation_ttl,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

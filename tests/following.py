@@ -16,6 +16,8 @@ class OnlyTheseUsers(AdminEventFollower):
             services.ledger,
             KeycloakAdminEvents(services.identity, services.settings.keycloak_realm),
             profiles=services.stores.cache,
+            revocations=services.stores.revocations,
+            revocation_ttl=services.settings.revocation_ttl,
         )
         self.mine = user_ids
 

@@ -21,7 +21,7 @@ from facade.core.errors import Unavailable
 
 #: Events on users: the console's and the admin API's (``USER``), and the users of a partial
 #: import (``REALM``, with the user's own resource path).
-USER_EVENT_TYPES = ("USER", "REALM")
+USER_EVENT_TYPES = ("USER", "REALM", "USER_SESSION")
 
 
 class KeycloakAdminEvents:

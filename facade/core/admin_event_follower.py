@@ -12,7 +12,9 @@ changes nothing (delivery is at least once):
 * a deleted user's uid is retired (never handed out again), its phone and WeChat ids freed;
 * an operator's edit of ``uid`` or ``invite_code`` is reverted to the store's value;
 * the user's cached profile is dropped, so a disable or an edit reaches every bearer check at
-  the next poll rather than when the cache would have expired.
+  the next poll rather than when the cache would have expired;
+* an operator's sign-out (of one session, or of all the user's) is recorded as the facade's
+  own logout is, so the tokens it checks itself are refused from the next poll on.
 
 Between polls it also settles reservations a crash or a lost answer left behind, so the store
 converges without waiting for a lookup of their identifiers.
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from facade.core.admin_events import AdminEvent, AdminEventSource
 from facade.core.errors import FacadeError, InvalidInput
 from facade.core.identity_ledger import IdentityLedger
-from facade.core.ports import ProfileCache
+from facade.core.ports import ProfileCache, Revocations
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +80,16 @@ class AdminEventFollower:
         *,
         page_size: int = 100,
         profiles: ProfileCache | None = None,
+        revocations: Revocations | None = None,
+        revocation_ttl: int = 86400 + 300,
     ) -> None:
         self._ledger = ledger
         #: Dropped for every user an operator changed, so bearer checks read it afresh.
         self._profiles = profiles
+        #: Where an operator's sign-out reaches every bearer check (Keycloak ends its own
+        #: sessions; tokens the facade checks itself would otherwise live until they expire).
+        self._revocations = revocations
+        self._revocation_ttl = revocation_ttl
         self._source = source
         self._page_size = max(1, page_size)
         self._own: str | None = None
@@ -119,6 +127,8 @@ class AdminEventFollower:
                             # After handling: a repair written back is part of the change.
                             self._profiles.drop(event.user_id)
                         handled += 1
+                    elif event.author_id != own and self._revoke(event):
+                        handled += 1
                     cursor.passed(event)
                 self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
                 if len(page) < self._page_size:
@@ -132,6 +142,24 @@ class AdminEventFollower:
                     first += len(page)
         finally:
             self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
+
+    def _revoke(self, event: AdminEvent) -> bool:
+        """An operator's sign-out, refused by every bearer check from now on: one session by
+        its id, or every token the user was issued up to the event's second."""
+        if self._revocations is None:
+            return False
+        if event.ended_session is not None:
+            self._revocations.revoke_session(event.ended_session, self._revocation_ttl)
+            log.info("operator ended session %s: its tokens are refused", event.ended_session)
+            return True
+        if event.signed_out_user is not None:
+            not_before = -(-event.time_ms // 1000)  # the next second: iat is rounded down
+            self._revocations.set_not_before(
+                event.signed_out_user, not_before, self._revocation_ttl
+            )
+            log.info("operator signed out user %s: its tokens are refused", event.signed_out_user)
+            return True
+        return False
 
     def _handle_or_report(self, event: AdminEvent) -> None:
         """:meth:`handle`, except that a user Keycloak refuses to have written back (it holds

@@ -28,6 +28,22 @@ class AdminEvent:
         parts = self.resource_path.split("/")
         return parts[1] if len(parts) == 2 and parts[0] == "users" and parts[1] else None
 
+    @property
+    def ended_session(self) -> str | None:
+        """The session an operator signed out (the console's Sessions tab, one session)."""
+        parts = self.resource_path.split("/")
+        if self.operation == "DELETE" and len(parts) == 2 and parts[0] == "sessions":
+            return parts[1] or None
+        return None
+
+    @property
+    def signed_out_user(self) -> str | None:
+        """The user an operator signed out of every session (the console's "Sign out")."""
+        parts = self.resource_path.split("/")
+        if self.operation == "ACTION" and len(parts) == 3 and parts[::2] == ["users", "logout"]:
+            return parts[1] or None
+        return None
+
 
 class AdminEventSource(Protocol):
     """Keycloak's admin events, as the follower and the profile writes read them."""

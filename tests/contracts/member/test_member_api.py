@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import jwt
@@ -265,6 +266,42 @@ def test_me_shows_operator_changes_at_the_followers_next_poll(member, operator):
     assert follow_operator_edits(member.services, user.id, since_ms=since) >= 1
     me = member.get("/auth/me", token=token).json["data"]
     assert (me["points"], me["member_level_id"], me["is_verified"]) == (1500, 2, True)
+
+
+def test_an_operators_sign_out_refuses_the_users_tokens_at_the_followers_next_poll(
+    member, operator
+):
+    first = member.sms_login().json["data"]
+    phone = first["user"]["phone"]
+    member.allow_resend(phone)
+    second = member.sms_login(phone=phone).json["data"]
+    (user,) = member.services.identity.find_by_attribute("phone_number", phone)
+    tokens = [login["token"]["access_token"] for login in (first, second)]
+    since = int(time.time() * 1000) - 1000
+    operator.user_logout(user.id)  # the console's "Sign out": every session of the user
+    assert member.get("/auth/me", token=tokens[0]).status_code == 200  # not heard of yet
+    assert follow_operator_edits(member.services, user.id, since_ms=since) >= 1
+    assert [member.get("/auth/me", token=t).status_code for t in tokens] == [401, 401]
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.05)  # tokens of the sign-out's second are refused too
+    member.allow_resend(phone)
+    again = member.sms_login(phone=phone).json["data"]["token"]["access_token"]
+    assert member.get("/auth/me", token=again).status_code == 200  # a new sign-in counts
+
+
+def test_an_operator_ending_one_session_refuses_only_its_tokens(member, operator):
+    first = member.sms_login().json["data"]
+    phone = first["user"]["phone"]
+    member.allow_resend(phone)
+    second = member.sms_login(phone=phone).json["data"]
+    ended = member.services.identity.verify_access_token(
+        "member", first["token"]["access_token"]
+    ).session_id
+    since = int(time.time() * 1000) - 1000
+    operator.connection.raw_delete(f"admin/realms/facade/sessions/{ended}")
+    assert follow_operator_edits(member.services, since_ms=since) >= 1
+    assert member.get("/auth/me", token=first["token"]["access_token"]).status_code == 401
+    assert member.get("/auth/me", token=second["token"]["access_token"]).status_code == 200
 
 
 def test_bind_phone_on_a_wechat_user(member):
