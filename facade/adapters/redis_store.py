@@ -110,7 +110,8 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
         "password": target.password,
     }
     if target.topology == "sentinel":
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        # redis-py before 8 left these untyped: the ignores hold for either.
+        sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
             list(target.nodes),
             sentinel_kwargs={
                 "socket_timeout": timeout,
@@ -119,13 +120,16 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
                 "password": target.sentinel_password,
             },
         )
-        master = sentinel.master_for(  # type: ignore[no-untyped-call]
+        master = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
             target.service,
             db=target.db,
             health_check_interval=30,
             retry_on_timeout=False,
             decode_responses=False,
-            **socket,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            username=target.username,
+            password=target.password,
         )
         return cast(redis.Redis, master)
     if target.topology == "cluster":
