@@ -5,8 +5,9 @@ become :mod:`facade.core.errors` here, by status code and OAuth error, and nowhe
 
 python-keycloak clients mutate shared headers while they send, so they are not safe to share
 between gunicorn threads: every thread gets its own admin client through
-:class:`threading.local`. The token endpoint (grants, refresh, logout) goes through one
-thread-safe urllib3 pool per gateway instead (:class:`TokenEndpoint`).
+:class:`threading.local`. The hot paths (the token endpoint's grants, refresh and logout; the
+admin read of a user by id) go through thread-safe urllib3 pools instead
+(:class:`PooledEndpoint`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import jwt
 import requests
 import urllib3
 from keycloak import KeycloakAdmin
-from keycloak.exceptions import KeycloakConnectionError, KeycloakError, KeycloakPostError
+from keycloak.exceptions import (
+    KeycloakConnectionError,
+    KeycloakError,
+    KeycloakGetError,
+    KeycloakPostError,
+)
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -231,20 +238,19 @@ class KeycloakTransport(HTTPAdapter):
         )
 
 
-class TokenEndpoint:
-    """The realm's OpenID Connect endpoints (grants, refresh, logout) over one thread-safe
-    urllib3 pool: a requests session per thread cost about a third of a code sign-in's CPU.
+class PooledEndpoint:
+    """Calls under one Keycloak base URL over one thread-safe urllib3 pool: a requests session
+    (python-keycloak's) costs about twice the CPU per call, a third of a code sign-in's.
 
     The same semantics as :class:`KeycloakTransport`: an exact connect and read timeout, only
-    connection failures (nothing reached Keycloak) retried, once; never a sent POST; redirects
-    handed back, not followed; the breaker, dependency metrics and ``X-Request-Id``.
+    connection failures (nothing reached Keycloak) retried, once; never a sent request;
+    redirects handed back, not followed; the breaker, dependency metrics and ``X-Request-Id``.
     """
 
-    def __init__(self, realm_url: str, timeout: float, breaker: CircuitBreaker | None) -> None:
-        self._base = f"{realm_url}/protocol/openid-connect/"
-        self._path = urlsplit(self._base).path
+    def __init__(self, base_url: str, timeout: float, breaker: CircuitBreaker | None) -> None:
+        self._path = urlsplit(base_url).path
         self._pool = urllib3.connectionpool.connection_from_url(
-            self._base,
+            base_url,
             maxsize=32,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0),
@@ -253,17 +259,29 @@ class TokenEndpoint:
 
     def post(self, endpoint: str, fields: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
         """POST ``fields`` form-encoded; the answer, whatever its status."""
+        return self._call(
+            "POST",
+            endpoint,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            urlencode(fields),
+        )
+
+    def get(self, endpoint: str, bearer: str) -> urllib3.BaseHTTPResponse:
+        """GET with ``bearer`` as the access token; the answer, whatever its status."""
+        return self._call("GET", endpoint, {"Authorization": f"Bearer {bearer}"}, None)
+
+    def _call(
+        self, method: str, endpoint: str, headers: dict[str, str], body: str | None
+    ) -> urllib3.BaseHTTPResponse:
         # The path alone: given a whole URL, urllib3 parses it twice per call (same-host check).
         path = self._path + endpoint
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
         request_id = current_request_id()
         if request_id:
             headers["X-Request-Id"] = request_id
-        body = urlencode(fields)
         return _guarded_call(
             self._breaker,
             path,
-            lambda: self._pool.urlopen("POST", path, body=body, headers=headers, redirect=False),
+            lambda: self._pool.urlopen(method, path, body=body, headers=headers, redirect=False),
             lambda response: response.status,
         )
 
@@ -323,6 +341,18 @@ def _operation(path_url: str) -> str:
         parts = path.split("/admin/realms/", 1)[1].split("/")
         return f"admin_{parts[1]}" if len(parts) > 1 and parts[1] else "admin_realm"
     return "other"
+
+
+def _admin_bearer(connection: Any, *, renew: bool) -> str:
+    """python-keycloak's admin access token, renewed as python-keycloak renews it: when it is
+    due, when there is none yet (python-keycloak fetches its first on a 401) or on ``renew``."""
+    expires_at = connection.expires_at
+    if renew or connection.token is None or datetime.now(tz=UTC) >= expires_at:
+        connection.refresh_token()  # a new token when there is no refresh token to use
+    token = connection.token
+    if not token:
+        raise Unavailable("keycloak", "no admin token")
+    return str(token["access_token"])
 
 
 def _guard(connection: Any, transport: Callable[[], HTTPAdapter]) -> None:
@@ -394,7 +424,15 @@ class KeycloakGateway:
         self._transport: Callable[[], HTTPAdapter] = lambda: KeycloakTransport(
             self._timeout, breaker
         )
-        self._tokens = TokenEndpoint(realm_url, self._timeout, breaker)
+        self._tokens = PooledEndpoint(
+            f"{realm_url}/protocol/openid-connect/", self._timeout, breaker
+        )
+        #: The admin API's hot read (a user by id, on every profile-cache miss).
+        self._admin_api = PooledEndpoint(
+            f"{settings.keycloak_url.rstrip('/')}/admin/realms/{settings.keycloak_realm}/",
+            self._timeout,
+            breaker,
+        )
 
     # --- clients, one set per thread -------------------------------------------------------
 
@@ -416,7 +454,7 @@ class KeycloakGateway:
     def _token_call(self, contract: str, endpoint: str, fields: Mapping[str, str]) -> Any:
         """POST ``fields`` with the contract client's credentials to ``endpoint``; the JSON
         answer, or KeycloakPostError for :func:`_translated` (never retried: see
-        :class:`TokenEndpoint`).
+        :class:`PooledEndpoint`).
 
         No ``scope=openid`` unless asked: the facade hands out access and refresh tokens only,
         and an ID token (which python-keycloak asks for by default) costs Keycloak a second
@@ -465,11 +503,22 @@ class KeycloakGateway:
             return str(self._admin().create_user(payload))
 
     def get_user(self, user_id: str) -> User | None:
-        try:
-            with _translated("get user"):
-                return _user_from(self._admin().get_user(user_id))
-        except NotFound:
-            return None
+        """The user, read over the pooled admin endpoint with python-keycloak's admin token."""
+        endpoint = f"users/{quote(user_id, safe='')}"
+        connection = self._admin().connection
+        with _translated("get user"):
+            response = self._admin_api.get(endpoint, _admin_bearer(connection, renew=False))
+            if response.status == 401:  # revoked or expired early: once more, afresh
+                response = self._admin_api.get(endpoint, _admin_bearer(connection, renew=True))
+            if response.status == 404:
+                return None
+            if response.status >= 300:
+                raise KeycloakGetError(
+                    error_message=response.data.decode("utf-8", "replace"),
+                    response_code=response.status,
+                    response_body=response.data,
+                )
+            return _user_from(json.loads(response.data))
 
     def find_by_username(self, username: str) -> User | None:
         return self._first_exact({"username": username, "exact": "true"}, "username", username)

@@ -64,7 +64,7 @@ def configure_tracing(
     trace.set_tracer_provider(provider)
     FalconInstrumentor().instrument()
     RequestsInstrumentor().instrument()
-    URLLib3Instrumentor().instrument()  # Keycloak's token endpoint (TokenEndpoint)
+    URLLib3Instrumentor().instrument()  # Keycloak's token endpoint (PooledEndpoint)
     RedisInstrumentor().instrument()
     return True
 

@@ -145,3 +145,19 @@ def test_unreachable_keycloak_is_one_unavailable_error(settings: Settings):
         with pytest.raises(Unavailable) as error:
             call()
         assert error.value.part == "keycloak"
+
+
+def test_a_user_read_survives_an_admin_token_that_keycloak_no_longer_accepts(gateway, user):
+    """The pooled admin read renews the admin token on a 401, as python-keycloak does."""
+    user_id, username, _ = user
+    assert gateway.get_user(user_id).username == username  # a token is held now
+    connection = gateway._admin().connection
+    connection.token = {**connection.token, "access_token": "not-a-token"}
+    assert gateway.get_user(user_id).username == username
+    assert connection.token["access_token"] != "not-a-token"
+
+
+def test_a_user_id_cannot_reach_another_admin_path(gateway, user):
+    user_id, _, _ = user
+    for hostile in (f"{user_id}/../{user_id}", "../users", f"{user_id}?x=1", f"{user_id}#"):
+        assert gateway.get_user(hostile) is None

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 import urllib3
 
-from facade.adapters.keycloak import CircuitBreaker, CircuitOpen, TokenEndpoint
+from facade.adapters.keycloak import CircuitBreaker, CircuitOpen, PooledEndpoint
 
 
 def free_port() -> int:
@@ -82,7 +82,9 @@ def connects(monkeypatch) -> list[int]:
 
 
 def endpoint(port: int, timeout: float = 2.0, breaker: CircuitBreaker | None = None):
-    return TokenEndpoint(f"http://127.0.0.1:{port}/realms/r", timeout, breaker)
+    return PooledEndpoint(
+        f"http://127.0.0.1:{port}/realms/r/protocol/openid-connect/", timeout, breaker
+    )
 
 
 def test_a_refused_connection_is_tried_once_more_and_then_fails(connects):
@@ -138,11 +140,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from facade.observability.tracing import configure_tracing
 exporter = InMemorySpanExporter()
 configure_tracing({}, exporter=exporter)
-from facade.adapters.keycloak import TokenEndpoint
+from facade.adapters.keycloak import PooledEndpoint
 from tests.unit.test_token_endpoint import Listener
 listener = Listener(answer=True)
 with trace.get_tracer("test").start_as_current_span("server") as server:
-    TokenEndpoint(f"http://127.0.0.1:{listener.port}/realms/r", 2, None).post("token", {})
+    base = f"http://127.0.0.1:{listener.port}/realms/r/protocol/openid-connect/"
+    PooledEndpoint(base, 2, None).post("token", {})
 trace.get_tracer_provider().force_flush()
 spans = exporter.get_finished_spans()
 parent = server.get_span_context().span_id
@@ -150,3 +153,25 @@ assert [s.name for s in spans if s.kind == trace.SpanKind.CLIENT and s.parent.sp
 """
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_a_get_carries_the_bearer_token_and_the_path_under_the_base():
+    seen: list[bytes] = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        seen.append(connection.recv(65536))
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    base = f"http://127.0.0.1:{server.getsockname()[1]}/admin/realms/r/"
+    try:
+        response = PooledEndpoint(base, 2, None).get("users/u-1", "abc")
+    finally:
+        server.close()
+    assert response.status == 200 and response.data == b"{}"
+    request_line, *headers = seen[0].decode().split("\r\n")
+    assert request_line == "GET /admin/realms/r/users/u-1 HTTP/1.1"
+    assert "Authorization: Bearer abc" in headers
