@@ -12,7 +12,7 @@ all on one Redis namespace and one SQLite identity store; ``--users`` members ar
 once (``bench_http``'s helpers); each facade is warmed up with 50 sign-ins (not measured), then
 every round plants one code per user and signs each in once from ``--threads`` client threads,
 facades alternating round by round (A B A B ...). Whether a sign-in finds its user in the
-profile cache (TTL ``FACADE_PROFILE_CACHE_TTL``, 2 s) depends on the rounds' timing; with
+profile cache (TTL ``FACADE_PROFILE_CACHE_TTL``, 60 s) depends on the rounds' timing; with
 ``--cold`` every user is dropped from it before each round, so every sign-in takes the path
 of a profile not cached (the usual one in real traffic).
 The CPU of a round is the growth of ``utime + stime`` (``/proc/<pid>/stat``) of every process
