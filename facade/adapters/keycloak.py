@@ -343,6 +343,15 @@ def _operation(path_url: str) -> str:
     return "other"
 
 
+def _refusal(error: type[KeycloakError], response: urllib3.BaseHTTPResponse) -> KeycloakError:
+    """A pooled call's non-2xx answer as python-keycloak's error, for :func:`_translated`."""
+    return error(
+        error_message=response.data.decode("utf-8", "replace"),
+        response_code=response.status,
+        response_body=response.data,
+    )
+
+
 def _admin_bearer(connection: Any, *, renew: bool) -> str:
     """python-keycloak's admin access token, renewed as python-keycloak renews it: when it is
     due, when there is none yet (python-keycloak fetches its first on a 401) or on ``renew``."""
@@ -472,11 +481,7 @@ class KeycloakGateway:
         )
         content = response.data
         if response.status >= 300:
-            raise KeycloakPostError(
-                error_message=content.decode("utf-8", "replace"),
-                response_code=response.status,
-                response_body=content,
-            )
+            raise _refusal(KeycloakPostError, response)
         return json.loads(content) if content else None
 
     # --- users -----------------------------------------------------------------------------
@@ -513,11 +518,7 @@ class KeycloakGateway:
             if response.status == 404:
                 return None
             if response.status >= 300:
-                raise KeycloakGetError(
-                    error_message=response.data.decode("utf-8", "replace"),
-                    response_code=response.status,
-                    response_body=response.data,
-                )
+                raise _refusal(KeycloakGetError, response)
             return _user_from(json.loads(response.data))
 
     def find_by_username(self, username: str) -> User | None:
