@@ -170,6 +170,11 @@ class Pair:
     #: Per facade window of single-use requests (code sign-ins): whether it used every one.
     ran_out: list[bool] = field(default_factory=list)
 
+    def spent(self, window: Window, single_use: int) -> None:
+        """Record a facade window of ``single_use`` requests that each succeed once (planted
+        codes): one that succeeded with all of them measured their number, not the facade."""
+        self.ran_out.append(window.requests - window.non2xx >= single_use)
+
     def baseline_rates(self) -> list[float]:
         """The Keycloak window's rate, with the added step's cost per request composed in."""
         if not self.added_step:
@@ -537,9 +542,7 @@ def measure(bench: Bench, name: str, build: Callable[[], tuple[Request, Request]
                 window = run_wrk(request, bench.args, workdir)
                 getattr(pair, side).append(window)
                 if name == "code_login" and side == "facade":
-                    # Each planted code signs in once: a window that used them all measured
-                    # the number of users, not the facade.
-                    pair.ran_out.append(window.requests - window.non2xx >= len(request.lines))
+                    pair.spent(window, len(request.lines))
                 print(
                     f"  {name:<16} {side:<8} {window.rate:8.1f}/s  p50 {window.p50_ms:7.2f} ms"
                     f"  p99 {window.p99_ms:7.2f} ms  non-2xx {window.non2xx}",

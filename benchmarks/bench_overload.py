@@ -497,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "overload.json")
     args = parser.parse_args(argv)
-    args.token_users = 0  # Bench's setting for the token pairs, unused here
+    # Bench gives a password to its first token_users users: password_login needs them all.
+    args.token_users = args.users
 
     prober = Prober(args.facade_url)  # first, while this process has no thread to fork
     bench = Bench(args)

@@ -27,3 +27,15 @@ def test_the_code_check_cost_is_added_to_each_rounds_exchange():
 def test_pairs_without_an_added_step_compare_with_keycloak_alone():
     summary = Pair("refresh", [window(50)], [window(100)]).summary()
     assert summary["ratio"] == 0.5 and "redis_check_rps" not in summary
+
+
+def test_a_code_window_that_used_every_planted_code_is_flagged():
+    pair = Pair("code_login", [window(90), window(80)], [window(100), window(100)], [900.0, 900.0])
+    pair.spent(window(90), single_use=1000)  # 900 sign-ins out of 1,000 codes
+    assert pair.summary()["codes_ran_out"] is False
+    pair.spent(window(80), single_use=800)  # 800 out of 800: capped by the codes
+    assert pair.summary()["codes_ran_out"] is True
+
+
+def test_pairs_of_reusable_requests_carry_no_code_flag():
+    assert "codes_ran_out" not in Pair("refresh", [window(50)], [window(100)]).summary()
