@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -22,6 +23,21 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 def wait_for(browser, by, value, timeout=20):
     WebDriverWait(browser, timeout).until(lambda b: b.find_elements(by, value))
     return browser.find_element(by, value)
+
+
+def wait_for_text(browser, by, value, text, timeout=20) -> str:
+    """The element's text once it reads ``text`` (a timeout names what it read instead): after
+    a form is posted, the old page (with an element of the same id) may still be up a while."""
+    seen: list[str] = []
+
+    def shows(b) -> bool:
+        seen[:] = [element.text for element in b.find_elements(by, value)]
+        return text in seen
+
+    WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        shows, message=f"#{value} never read {text!r} (last: {seen})"
+    )
+    return str(browser.find_element(by, value).text)
 
 
 def demo_claims(browser, sso) -> dict:
@@ -170,7 +186,11 @@ def test_sms_password_reset_on_the_sso_page_then_sign_in_with_the_new_password(s
     browser.find_element(By.ID, "code").send_keys(sent.code)
     browser.find_element(By.ID, "new-password").send_keys("NewSecret2")
     browser.find_element(By.ID, "reset").click()
-    assert wait_for(browser, By.ID, "notice").text == "密码已重置，请用新密码登录"
+    # The send step's notice is on the page until the reset's answer replaces it.
+    assert (
+        wait_for_text(browser, By.ID, "notice", "密码已重置，请用新密码登录")
+        == "密码已重置，请用新密码登录"
+    )
     assert "email" not in browser.page_source.lower()  # never an email-only reset
 
     # Back on the sign-in: the old password is gone, the new one works.
