@@ -438,7 +438,7 @@ class KeycloakGateway:
         )
         #: The admin API's hot read (a user by id, on every profile-cache miss).
         self._admin_api = PooledEndpoint(
-            f"{settings.keycloak_url.rstrip('/')}/admin/realms/{settings.keycloak_realm}/",
+            f"{self._server}admin/realms/{self._realm}/",
             self._timeout,
             breaker,
         )

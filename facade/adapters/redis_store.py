@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Any, Literal, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
@@ -103,7 +103,7 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
     adapters call, and they ask :func:`is_cluster` where the two differ (cross-slot work).
     """
     target = parse_url(url)
-    socket = {
+    socket: dict[str, Any] = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         "username": target.username,
@@ -126,10 +126,7 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
             health_check_interval=30,
             retry_on_timeout=False,
             decode_responses=False,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            username=target.username,
-            password=target.password,
+            **socket,
         )
         return cast(redis.Redis, master)
     if target.topology == "cluster":
@@ -140,7 +137,7 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
             ],
             decode_responses=False,
             require_full_coverage=True,
-            **socket,  # type: ignore[arg-type]
+            **socket,
         )
         return cast(redis.Redis, cluster)
     return redis.Redis.from_url(
