@@ -666,7 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {k: v for k, v in vars(args).items() if k not in ("out", "chart")},
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for path in (args.out, args.chart):  # each defaults to benchmarks/results/
+        path.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", "utf-8")
     chart(results, args.chart)
     print(f"\n{'operation':<16} {'facade/s':>9} {'Keycloak/s':>10} {'ratio':>6}  rounds")

@@ -108,10 +108,10 @@ class Settings:
     #: follower's next poll; only a user's own edit in Keycloak's account console waits.
     profile_cache_ttl: float = 60.0
     #: Code and WeChat sign-in of a user whose profile is not cached takes it from the token
-    #: exchange's ID token (one Keycloak call) instead of a read by id (two). Off by default:
-    #: the session then has ``openid`` in its scope, and Keycloak signs an ID token on every
-    #: refresh of it (README "Identity store" has the measured trade).
-    sign_in_id_token: bool = False
+    #: exchange's ID token (one Keycloak call) instead of a read by id (two). The session then
+    #: has ``openid`` in its scope, so each refresh of it gets an ID token too: HMAC-signed
+    #: and without the profile, it costs Keycloak about nothing (README "Identity store").
+    sign_in_id_token: bool = True
     #: Each process mirrors what bearer checks read from Redis (revocations, cached profiles),
     #: kept current by Redis client-side caching (``facade/adapters/redis_tracking.py``);
     #: never on a Redis Cluster.
@@ -237,7 +237,7 @@ class Settings:
             trusted_proxies=proxies,
             log_level=get("LOG_LEVEL", "INFO").upper(),
             profile_cache_ttl=_number("PROFILE_CACHE_TTL", get("PROFILE_CACHE_TTL", "60"), float),
-            sign_in_id_token=_flag("SIGN_IN_ID_TOKEN", get("SIGN_IN_ID_TOKEN", "0")),
+            sign_in_id_token=_flag("SIGN_IN_ID_TOKEN", get("SIGN_IN_ID_TOKEN", "1")),
             local_mirror=_flag("LOCAL_MIRROR", get("LOCAL_MIRROR", "1")),
             revocation_ttl=int(_number("REVOCATION_TTL", get("REVOCATION_TTL", "86700"), int)),
             codes=codes,

@@ -1,6 +1,7 @@
 """The token exchange that brings the user along (``facade-profile`` scope), against the real
-Keycloak: the user it reads from the ID token is the admin API's user, and an ID token that is
-not the user's for this client ends the session it came with."""
+Keycloak: the user it reads from the ID token is the admin API's user, an ID token that is
+not the user's for this client ends the session it came with, and the session's refreshes
+cost Keycloak neither the profile nor an RSA signature."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from facade.adapters.keycloak import KeycloakGateway
 from facade.core.errors import InvalidToken, Unavailable
 from facade.core.models import NewUser
 from facade.realm.apply import load_user_profile
-from facade.realm.profile_scope import PROPERTY_FIELDS
+from facade.realm.profile_scope import CLAIM, PROPERTY_FIELDS
 from tests.conftest import random_phone, random_username
 
 #: A value for every attribute of the realm's user profile (checked against it below, so an
@@ -107,3 +108,54 @@ def test_an_id_token_not_the_users_for_this_client_is_refused_and_its_session_en
 
     with pytest.raises(InvalidToken):
         gateway.refresh("member", answered[0]["refresh_token"])
+
+
+@pytest.fixture
+def answers(gateway: KeycloakGateway, monkeypatch) -> list[tuple[dict[str, str], dict]]:
+    """Every token endpoint call of the gateway: the form sent (credentials left out), the
+    JSON answered."""
+    seen: list[tuple[dict[str, str], dict]] = []
+    call = gateway._token_call
+
+    def recorded(contract, endpoint, fields):
+        raw = call(contract, endpoint, fields)
+        seen.append((dict(fields), raw))
+        return raw
+
+    monkeypatch.setattr(gateway, "_token_call", recorded)
+    return seen
+
+
+@pytest.mark.parametrize("contract", ["captcha", "vcode", "member", "customer", "account"])
+def test_the_id_token_is_hmac_signed(gateway, full_user, answers, contract):
+    gateway.exchange_with_profile(contract, full_user)
+
+    (_, raw), *_ = answers
+    assert jwt.get_unverified_header(raw["id_token"])["alg"] == "HS512"
+
+
+def test_refreshes_of_a_session_that_carried_the_profile_get_id_tokens_without_it(
+    gateway, full_user, answers
+):
+    signed = gateway.exchange_with_profile("member", full_user)
+    first = gateway.refresh("member", signed.tokens.refresh_token)
+    second = gateway.refresh("member", first.refresh_token)
+
+    refreshes = [raw for fields, raw in answers if fields["grant_type"] == "refresh_token"]
+    assert len(refreshes) == 2
+    for raw in refreshes:
+        id_claims = jwt.decode(raw["id_token"], options={"verify_signature": False})
+        assert CLAIM not in id_claims and id_claims["sub"] == full_user
+        assert jwt.get_unverified_header(raw["id_token"])["alg"] == "HS512"
+    # Keycloak keeps the sign-in's scope in each new refresh token: every refresh narrows.
+    rt_scope = jwt.decode(second.refresh_token, options={"verify_signature": False})["scope"]
+    assert "facade-profile" in rt_scope.split()
+    assert gateway.verify_access_token("member", second.access_token).subject == full_user
+
+
+def test_a_session_that_never_carried_the_profile_refreshes_as_asked(gateway, full_user, answers):
+    plain = gateway.exchange_for_user("member", full_user)
+    gateway.refresh("member", plain.refresh_token)
+
+    fields, raw = answers[-1]
+    assert "scope" not in fields and "id_token" not in raw

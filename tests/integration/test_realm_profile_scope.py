@@ -87,7 +87,9 @@ def test_access_tokens_carry_none_of_the_profile(gateway, contract):
     }
 
 
-def test_realm_apply_restores_the_scope_an_operator_changed(keycloak, operator):
+def test_realm_apply_restores_the_scope_and_id_token_signing_an_operator_changed(
+    keycloak, operator
+):
     realm = load_realm()
     name = f"ps{random_username()}"
     realm["realm"] = name
@@ -108,6 +110,10 @@ def test_realm_apply_restores_the_scope_an_operator_changed(keycloak, operator):
         )
         member = admin.get_client_id("facade-member")
         admin.delete_client_optional_client_scope(member, scope["id"])
+        customer = admin.get_client(admin.get_client_id("facade-customer"))
+        assert customer["attributes"]["id.token.signed.response.alg"] == "HS512"
+        customer["attributes"]["id.token.signed.response.alg"] = "RS256"
+        admin.update_client(customer["id"], customer)
 
         changes = apply_realm(login)
 
@@ -117,8 +123,12 @@ def test_realm_apply_restores_the_scope_an_operator_changed(keycloak, operator):
                 f"updated mapper {SCOPE}/attribute points",
                 f"removed mapper {SCOPE}/an operator's extra",
                 f"made {SCOPE} an optional scope of 'facade-member'",
+                "updated contract client 'facade-customer' ['id.token.signed.response.alg']",
             ]
         )
+        restored = admin.get_client(customer["id"])["attributes"]
+        assert restored["id.token.signed.response.alg"] == "HS512"
+        assert restored["access.token.lifespan"] == "86400"  # the rest of the client kept
         assert apply_realm(login) == []
     finally:
         operator.delete_realm(name)

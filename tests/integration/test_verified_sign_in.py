@@ -28,8 +28,8 @@ from tests.integration.test_admin_events import MINE, OwnUsersFollower, edit
 @pytest.fixture
 def services(settings) -> Services:
     """A profile cache that outlives a slow test: these tests say when it holds the user.
-    A profile not cached comes with the exchange (``FACADE_SIGN_IN_ID_TOKEN``)."""
-    return build_services(settings.with_changes(profile_cache_ttl=60, sign_in_id_token=True))
+    A profile not cached comes with the exchange (``FACADE_SIGN_IN_ID_TOKEN``, the default)."""
+    return build_services(settings.with_changes(profile_cache_ttl=60))
 
 
 @pytest.fixture
@@ -109,10 +109,10 @@ def test_a_known_phone_whose_profile_is_not_cached_signs_in_with_one_keycloak_ca
     assert services.stores.cache.get(user.id) == read
 
 
-def test_by_default_a_profile_not_cached_is_read_and_the_session_never_signs_an_id_token(
+def test_without_the_id_token_a_profile_not_cached_is_read_and_the_session_never_signs_one(
     settings, keycloak_calls
 ):
-    lean = build_services(settings.with_changes(profile_cache_ttl=60))
+    lean = build_services(settings.with_changes(profile_cache_ttl=60, sign_in_id_token=False))
     user = member(lean)
     phone = user.attr("phone_number")
     lean.users.forget(user.id)
