@@ -104,8 +104,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     #: Seconds a user read from Keycloak may be served from Redis (0: always read Keycloak).
-    #: Every change drops it sooner: the facade's writes at once, operators' edits at the
-    #: follower's next poll; only a user's own edit in Keycloak's account console waits.
+    #: Every change drops it sooner: the facade's writes at once, operators' and users' own
+    #: edits in Keycloak at the follower's next poll; only a follower that is down waits.
     profile_cache_ttl: float = 60.0
     #: Code and WeChat sign-in of a user whose profile is not cached takes it from the token
     #: exchange's ID token (one Keycloak call) instead of a read by id (two). The session then

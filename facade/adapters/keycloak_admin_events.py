@@ -1,9 +1,10 @@
-"""Keycloak's admin events on users (``GET /admin/realms/{realm}/admin-events``).
+"""Keycloak's admin events on users (``GET /admin/realms/{realm}/admin-events``), and users'
+own changes to themselves (``GET /admin/realms/{realm}/events``, user events).
 
 Read through the gateway's own admin client, so the calls carry its timeouts and circuit
-breaker and its error translation. Needs the service account's ``view-events`` role and the
-realm's admin events with representation (both in ``keycloak-realm/facade-realm.json`` and
-``facade realm apply``).
+breaker and its error translation. Needs the service account's ``view-events`` role, the
+realm's admin events with representation and its stored user events (all three in
+``keycloak-realm/facade-realm.json`` and ``facade realm apply``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from facade.core.errors import Unavailable
 #: Events on users: the console's and the admin API's (``USER``), and the users of a partial
 #: import (``REALM``, with the user's own resource path).
 USER_EVENT_TYPES = ("USER", "REALM", "USER_SESSION")
+#: Keycloak's user events in which a user changes or deletes themselves: exactly the types the
+#: realm stores (``enabledEventTypes`` in ``keycloak-realm/facade-realm.json``; sign-ins and
+#: refreshes are not stored, so they cost Keycloak no write).
+ACCOUNT_EVENT_TYPES = ("UPDATE_PROFILE", "UPDATE_EMAIL", "VERIFY_EMAIL", "DELETE_ACCOUNT")
 
 
 class KeycloakAdminEvents:
@@ -30,6 +35,7 @@ class KeycloakAdminEvents:
     def __init__(self, gateway: KeycloakGateway, realm: str) -> None:
         self._gateway = gateway
         self._path = f"admin/realms/{realm}/admin-events"
+        self._account_path = f"admin/realms/{realm}/events"
         self._own: str | None = None
 
     def user_events(
@@ -45,6 +51,19 @@ class KeycloakAdminEvents:
         if user_id is not None:
             query["resourcePath"] = f"users/{user_id}"
         return [_event_from(raw) for raw in self._get(query)]
+
+    def account_events(self, since_ms: int, first: int, count: int) -> list[AdminEvent]:
+        found = self._get(
+            {
+                "type": list(ACCOUNT_EVENT_TYPES),
+                "dateFrom": str(since_ms),
+                "direction": "asc",
+                "first": str(first),
+                "max": str(count),
+            },
+            self._account_path,
+        )
+        return [event for event in map(_account_event_from, found) if event is not None]
 
     def latest_user_event(self, user_id: str) -> AdminEvent | None:
         found = self._get(
@@ -70,10 +89,12 @@ class KeycloakAdminEvents:
             self._own = str(claims["sub"])
         return self._own
 
-    def _get(self, query: Mapping[str, str | list[str]]) -> list[Mapping[str, Any]]:
+    def _get(
+        self, query: Mapping[str, str | list[str]], path: str | None = None
+    ) -> list[Mapping[str, Any]]:
         admin = self._gateway._admin()
         with _translated("read admin events"):
-            response = admin.connection.raw_get(self._path, **query)
+            response = admin.connection.raw_get(path or self._path, **query)
             found = raise_error_from_response(response, KeycloakGetError)
         if not isinstance(found, list):
             raise Unavailable("keycloak", "read admin events: unexpected answer")
@@ -96,4 +117,20 @@ def _event_from(raw: Mapping[str, Any]) -> AdminEvent:
         resource_path=str(raw.get("resourcePath", "")),
         author_id=(raw.get("authDetails") or {}).get("userId"),
         representation=representation,
+    )
+
+
+def _account_event_from(raw: Mapping[str, Any]) -> AdminEvent | None:
+    """A user event as an event on its user (None without one): a deletion is ``DELETE``,
+    anything else an ``UPDATE`` the follower settles by reading the user as it is now."""
+    user_id = raw.get("userId")
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    kind = str(raw.get("type", ""))
+    return AdminEvent(
+        id=str(raw.get("id") or f"{raw.get('time')}:{kind}:{user_id}"),
+        time_ms=int(raw.get("time") or 0),
+        operation="DELETE" if kind == "DELETE_ACCOUNT" else "UPDATE",
+        resource_path=f"users/{user_id}",
+        author_id=user_id,
     )

@@ -13,6 +13,10 @@ changes nothing (delivery is at least once):
 * an operator's edit of ``uid`` or ``invite_code`` is reverted to the store's value;
 * the user's cached profile is dropped, so a disable or an edit reaches every bearer check at
   the next poll rather than when the cache would have expired;
+* a user's own change to themselves (the account console: a nickname, a username, an email,
+  or deleting the account) is settled and dropped the same way, from Keycloak's user events
+  (only the types that change a user are stored; they carry no representation, and none is
+  needed: the user is read as it is now);
 * an operator's sign-out (of one session, or of all the user's) is recorded as the facade's
   own logout is, so the tokens it checks itself are refused from the next poll on.
 
@@ -40,8 +44,10 @@ from facade.core.ports import ProfileCache, Revocations
 
 log = logging.getLogger(__name__)
 
-#: Where the follower's cursor is kept (the store's key/values).
+#: Where the follower's cursors are kept (the store's key/values): operators' changes, and
+#: users' own.
 CURSOR_KEY = "admin_events.cursor"
+ACCOUNT_CURSOR_KEY = "account_events.cursor"
 #: How far before its cursor the follower reads again (late-committed events), in ms.
 OVERLAP_MS = 5_000
 #: Seconds of failing polls after which the follower reports itself stalled (as an error).
@@ -103,21 +109,39 @@ class AdminEventFollower:
     def start_at(self, time_ms: int) -> None:
         """Begin following at ``time_ms`` unless a cursor exists (a new deployment whose store
         was just backfilled need not replay the realm's history)."""
-        if self._ledger.store.meta(CURSOR_KEY) is None:
-            self._ledger.store.set_meta(CURSOR_KEY, Cursor(time_ms).dump())
+        for key in (CURSOR_KEY, ACCOUNT_CURSOR_KEY):
+            if self._ledger.store.meta(key) is None:
+                self._ledger.store.set_meta(key, Cursor(time_ms).dump())
 
     def poll(self) -> int:
-        """Read every event after the cursor, page by page; returns how many were operators'
-        (handled). The cursor is saved after each page and when a handler fails, so a failed
-        event is the first one read again."""
-        cursor = self.cursor
+        """Read every event after the cursors, page by page: operators' (admin events), then
+        users' own changes to themselves (user events, their own cursor); returns how many
+        were handled. Each cursor is saved after each page and when a handler fails, so a
+        failed event is the first one read again."""
         own = self._own or self._source.own_author_id()
         self._own = own
+        operators = self.cursor
+        # A store without the second cursor (it came later) follows users' own changes from
+        # where it follows operators'.
+        users = Cursor.load(self._ledger.store.meta(ACCOUNT_CURSOR_KEY)) or Cursor(
+            operators.time_ms
+        )
+        handled = self._follow(CURSOR_KEY, operators, self._source.user_events, own)
+        return handled + self._follow(ACCOUNT_CURSOR_KEY, users, self._source.account_events, own)
+
+    def _follow(
+        self,
+        key: str,
+        cursor: Cursor,
+        read: Callable[[int, int, int], list[AdminEvent]],
+        own: str,
+    ) -> int:
+        """Handle the events ``read`` gives after ``cursor``, saved under ``key``."""
         since = max(0, cursor.time_ms - OVERLAP_MS)
         first = handled = 0
         try:
             while True:
-                page = self._source.user_events(since, first, self._page_size)
+                page = read(since, first, self._page_size)
                 for event in page:
                     if event.id in cursor.seen:
                         continue
@@ -130,7 +154,7 @@ class AdminEventFollower:
                     elif event.author_id != own and self._revoke(event):
                         handled += 1
                     cursor.passed(event)
-                self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
+                self._ledger.store.set_meta(key, cursor.dump())
                 if len(page) < self._page_size:
                     return handled
                 # The next page starts at the newest event read (its own ms again: those
@@ -141,7 +165,7 @@ class AdminEventFollower:
                 else:
                     first += len(page)
         finally:
-            self._ledger.store.set_meta(CURSOR_KEY, cursor.dump())
+            self._ledger.store.set_meta(key, cursor.dump())
 
     def _revoke(self, event: AdminEvent) -> bool:
         """An operator's sign-out, refused by every bearer check from now on: one session by

@@ -1,6 +1,7 @@
 """Keycloak's admin events on users, as the core reads them (behind a port, like every other
 Keycloak call): the follower settles operators' changes from them, and the facade's profile
-writes notice an operator's write that landed in their window.
+writes notice an operator's write that landed in their window. Users' own changes (Keycloak's
+user events) come through the same port, shaped as events on the user.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ class AdminEventSource(Protocol):
     ) -> list[AdminEvent]:
         """Events on users at or after ``since_ms`` (a partial import's too), oldest first;
         ``user_id``: that user's only."""
+        ...
+
+    def account_events(self, since_ms: int, first: int, count: int) -> list[AdminEvent]:
+        """Users' own changes to themselves at or after ``since_ms`` (the account console,
+        required actions: Keycloak's user events that change a profile or delete the user),
+        oldest first, as events on ``users/<id>`` authored by that user."""
         ...
 
     def latest_user_event(self, user_id: str) -> AdminEvent | None:

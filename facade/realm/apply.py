@@ -54,6 +54,11 @@ REALM_SETTINGS = (
     # Admin events with representation: `facade identities follow` reads operators' changes.
     "adminEventsEnabled",
     "adminEventsDetailsEnabled",
+    # User events of the types in which users change themselves (no sign-ins: those would be
+    # a database write per sign-in), kept 30 days: `facade identities follow` reads them too.
+    "eventsEnabled",
+    "enabledEventTypes",
+    "eventsExpiration",
 )
 #: Realm attributes kept up to date the same way. Admin events expire after 30 days: far beyond
 #: any lag of `facade identities follow`, and the event table does not grow without end.
