@@ -731,12 +731,10 @@ class KeycloakGateway:
         return profile if isinstance(profile, dict) else None
 
     def refresh(self, contract: str, refresh_token: str) -> TokenSet:
-        fields = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        narrowed = _scope_without_profile(refresh_token)
-        if narrowed is not None:
-            fields["scope"] = narrowed
         with _translated("refresh"):
-            raw = self._token_call(contract, "token", fields)
+            raw = self._token_call(
+                contract, "token", {"grant_type": "refresh_token", "refresh_token": refresh_token}
+            )
         return _token_set_from(raw)
 
     def logout(self, contract: str, refresh_token: str) -> None:
@@ -888,28 +886,6 @@ def _header_of(token: str) -> dict[str, Any]:
     if header is None:
         raise InvalidToken("malformed token")
     return header
-
-
-def _scope_without_profile(refresh_token: str) -> str | None:
-    """The scope a refresh asks for so that its ID token is built without the profile mappers,
-    when the session's sign-in asked for ``facade-profile``; else None (ask for nothing).
-
-    Keycloak keeps the sign-in's scopes in every refresh token it issues (narrowing one
-    refresh leaves the next refresh token's ``scope`` whole), so every refresh of such a
-    session narrows again; the ID token itself remains (``openid`` cannot be dropped) but is
-    HMAC-signed and mapper-free, which measured as cheap as a refresh without one. A token
-    that does not decode is left for Keycloak to refuse.
-    """
-    try:
-        scope = _unverified_claims(refresh_token).get("scope")
-    except jwt.PyJWTError:
-        return None
-    if not isinstance(scope, str):
-        return None
-    scopes = scope.split()
-    if profile_scope.SCOPE not in scopes:
-        return None
-    return " ".join(s for s in scopes if s != profile_scope.SCOPE)
 
 
 def _unverified_claims(token: str) -> dict[str, Any]:
