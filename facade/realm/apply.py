@@ -65,8 +65,9 @@ REALM_SETTINGS = (
 REALM_ATTRIBUTES = ("adminEventsExpiration",)
 #: Contract-client attributes kept up to date the same way. ID tokens are HMAC-signed (HS512, the
 #: realm's key that already signs refresh tokens): the facade alone reads them, straight from the
-#: token endpoint, and an RSA signature cost Keycloak about 0.9 ms per sign-in and per refresh
-#: of a sign-in that carried the profile, against about 0.1 ms for HMAC (README, "Identity store").
+#: token endpoint, and an RSA signature cost Keycloak 0.6-1.4 ms per sign-in and per refresh of
+#: a sign-in that carried the profile, where HMAC's cost was not measurable (README, "Identity
+#: store").
 CONTRACT_CLIENT_ATTRIBUTES = ("id.token.signed.response.alg",)
 #: realm-management roles of the ``facade`` service account (``view-events``: the follower).
 SERVICE_ROLES = ("view-users", "query-users", "manage-users", "view-events")

@@ -126,9 +126,12 @@ def test_realm_apply_restores_the_scope_and_id_token_signing_an_operator_changed
                 "updated contract client 'facade-customer' ['id.token.signed.response.alg']",
             ]
         )
-        restored = admin.get_client(customer["id"])["attributes"]
-        assert restored["id.token.signed.response.alg"] == "HS512"
-        assert restored["access.token.lifespan"] == "86400"  # the rest of the client kept
+        restored = admin.get_client(customer["id"])
+        assert restored["attributes"]["id.token.signed.response.alg"] == "HS512"
+        # The rest of the client is kept, its secret included.
+        assert restored["attributes"]["access.token.lifespan"] == "86400"
+        wanted = next(c for c in realm["clients"] if c["clientId"] == "facade-customer")
+        assert restored["secret"] == wanted["secret"]  # not a masked one written back
         assert apply_realm(login) == []
     finally:
         operator.delete_realm(name)
