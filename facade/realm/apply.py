@@ -135,18 +135,23 @@ def _update_realm_settings(admin: KeycloakAdmin, realm: str, wanted: dict[str, A
         for key in REALM_SETTINGS
         if key in wanted and _comparable(current.get(key)) != _comparable(wanted[key])
     }
-    attributes = {
-        key: wanted["attributes"][key]
-        for key in REALM_ATTRIBUTES
-        if key in wanted.get("attributes", {})
-        and (current.get("attributes") or {}).get(key) != wanted["attributes"][key]
-    }
+    attributes = _stale_attributes(wanted, current, REALM_ATTRIBUTES)
     if attributes:
         update["attributes"] = attributes  # Keycloak merges these into the realm's attributes
     if not update:
         return []
     admin.update_realm(realm, update)
     return [f"updated realm settings {sorted(update)}"]
+
+
+def _stale_attributes(
+    wanted: dict[str, Any], current: dict[str, Any], keys: tuple[str, ...]
+) -> dict[str, str]:
+    """Of ``keys``, the ``attributes`` the JSON gives ``wanted`` that Keycloak's ``current``
+    representation (a realm's or a client's) does not hold: what an update must write."""
+    given = wanted.get("attributes", {})
+    held = current.get("attributes") or {}
+    return {key: given[key] for key in keys if key in given and held.get(key) != given[key]}
 
 
 def _repair_contract_clients(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> list[str]:
@@ -167,12 +172,7 @@ def _repair_contract_clients(admin: KeycloakAdmin, realm: str, wanted: dict[str,
             admin.create_client(client)
             changes.append(f"created contract client {client['clientId']!r}")
             continue
-        stale = {
-            key: client["attributes"][key]
-            for key in CONTRACT_CLIENT_ATTRIBUTES
-            if key in client.get("attributes", {})
-            and (current.get("attributes") or {}).get(key) != client["attributes"][key]
-        }
+        stale = _stale_attributes(client, current, CONTRACT_CLIENT_ATTRIBUTES)
         if stale:
             current["attributes"] = {**(current.get("attributes") or {}), **stale}
             admin.update_client(current["id"], current)
