@@ -10,9 +10,10 @@ round, divided by the calls; each variant runs once per round, in turn, and the 
 rounds is reported. Sessions a round opens are ended after it, outside the measurement.
 
 Variants (``member`` client): ``exchange`` (impersonation, no ID token: a sign-in whose user is
-cached), ``exchange_profile`` (with ``openid facade-profile``: one whose user is not),
-``read_by_id`` (the admin read the latter replaces), ``refresh`` (of a plain session) and
-``refresh_profile`` (of a session the latter made: Keycloak signs it an ID token every time).
+cached), ``exchange_profile`` (with ``openid``, whose ID token brings the profile: one whose
+user is not), ``read_by_id`` (the admin read the latter replaces), ``refresh`` (of a plain
+session) and ``refresh_profile`` (of a session the latter made: Keycloak signs it an ID token
+every time).
 The algorithm the client's ID tokens are signed with is reported with the result.
 """
 
@@ -85,7 +86,7 @@ class Calls:
 
 def id_token_alg(gateway: KeycloakGateway, user_id: str) -> str:
     """How Keycloak signs the client's ID tokens (``facade realm apply`` makes it HS512)."""
-    raw = gateway._exchange(CONTRACT, user_id, {"scope": "openid facade-profile"})
+    raw = gateway._exchange(CONTRACT, user_id, {"scope": "openid"})
     gateway.logout(CONTRACT, str(raw["refresh_token"]))
     return str(jwt.get_unverified_header(str(raw["id_token"]))["alg"])
 

@@ -52,7 +52,7 @@ from facade.core.errors import (
 from facade.core.models import NewUser, SignIn, TokenClaims, TokenSet, User
 from facade.observability import metrics
 from facade.observability.context import current_request_id
-from facade.realm import profile_scope
+from facade.realm import profile_claim
 from facade.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -667,21 +667,22 @@ class KeycloakGateway:
 
     def exchange_with_profile(self, contract: str, user_id: str) -> SignIn:
         """:meth:`exchange_for_user`, with the user as Keycloak's ID token describes them: the
-        same one call instead of an admin read first (``facade-profile`` scope).
+        same one call instead of an admin read first (``scope=openid``: the contract clients'
+        own mappers put the ``facade_profile`` claim into their ID tokens).
 
         The ID token is read without its signature checked: it comes straight from the token
         endpoint on the facade's own connection (OIDC Core 3.1.3.7 lets TLS stand in), and it
         never leaves the facade. Its type, subject and client are checked all the same; a
         token that fails them is Unavailable, its session ended first. A realm without the
-        scope (not yet ``facade realm apply``-ed) costs an admin read, as before.
+        mappers (not yet ``facade realm apply``-ed) costs an admin read, as before.
         """
-        raw = self._exchange(contract, user_id, {"scope": f"openid {profile_scope.SCOPE}"})
+        raw = self._exchange(contract, user_id, {"scope": "openid"})
         tokens = _token_set_from(raw)
         try:
             profile = self._profile_claim(contract, user_id, raw.get("id_token"))
             if profile is not None:
-                return SignIn(profile_scope.user_from_claim(user_id, profile), tokens)
-            log.warning("no %s claim in the ID token: run facade realm apply", profile_scope.CLAIM)
+                return SignIn(profile_claim.user_from_claim(user_id, profile), tokens)
+            log.warning("no %s claim in the ID token: run facade realm apply", profile_claim.CLAIM)
             user = self.get_user(user_id)
             if user is None:
                 raise Unavailable("keycloak", "user deleted during its sign-in")
@@ -727,7 +728,7 @@ class KeycloakGateway:
             or claims.get("azp") != self._settings.client_for(contract).client_id
         ):
             raise Unavailable("keycloak", "ID token of another type, user or client")
-        profile = claims.get(profile_scope.CLAIM)
+        profile = claims.get(profile_claim.CLAIM)
         return profile if isinstance(profile, dict) else None
 
     def refresh(self, contract: str, refresh_token: str) -> TokenSet:

@@ -6,8 +6,8 @@ only ever runs once per realm, so this step:
 
 * creates the realm from the JSON when it does not exist (deployments without ``--import-realm``);
 * writes the declarative user profile (so attribute changes reach existing realms), and the
-  ``facade-profile`` scope derived from it, optional on the five contract clients
-  (:mod:`facade.realm.profile_scope`);
+  ID-token mappers derived from it on the five contract clients
+  (:mod:`facade.realm.profile_claim`);
 * lets the facade's service client impersonate users and exchange tokens only for the five
   contract clients (users ``impersonate`` permission plus each contract client's
   ``token-exchange`` permission, both granted to one client policy naming the facade client).
@@ -26,7 +26,7 @@ from typing import Any
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import raise_error_from_response
 
-from facade.realm.profile_scope import apply_profile_scope
+from facade.realm.profile_claim import apply_profile_mappers
 from facade.realm.sso import DEV_FACADE_URL, apply_localization, apply_sso
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def apply_realm(login: AdminLogin, realm_dir: Path = REALM_DIR) -> list[str]:
     changes += _repair_builtin_clients(admin, login.realm)
     apply_localization(admin, login.realm, realm.get("localizationTexts", {}))
     changes += apply_sso(admin, login.realm, login.facade_url, realm_dir)
-    changes += apply_profile_scope(admin, login.realm, user_profile, CONTRACT_CLIENTS)
+    changes += apply_profile_mappers(admin, login.realm, user_profile, CONTRACT_CLIENTS)
     changes += _grant_impersonation(admin, login)
     changes += _grant_service_roles(admin, login)
     return changes

@@ -18,6 +18,8 @@ any realm, new or years old, to it idempotently:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +85,8 @@ def _with_url(provider: dict[str, Any], facade_url: str) -> dict[str, Any]:
 
 
 def apply_scope(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> list[str]:
-    """One client scope and its mappers as ``wanted`` (``sso.json``'s form) says; with
-    ``pruneMappers`` every mapper ``wanted`` does not list is removed."""
+    """One client scope and its mappers as ``wanted`` (``sso.json``'s form) says; the mappers
+    named in ``removeMappers`` are removed."""
     changes: list[str] = []
     scopes = {s["name"]: s for s in admin.get_client_scopes()}
     scope = scopes.get(wanted["name"])
@@ -100,28 +102,55 @@ def apply_scope(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> lis
         if scope_id not in defaults:
             admin.add_default_default_client_scope(scope_id)
             changes.append(f"made {wanted['name']} a default scope of new clients")
-    mappers = {m["name"]: m for m in scope.get("protocolMappers", [])}
-    removed = list(wanted.get("removeMappers", []))
-    if wanted.get("pruneMappers"):
-        removed += sorted(set(mappers) - {m["name"] for m in wanted["mappers"]})
+    owner = MapperOwner(
+        label=wanted["name"],
+        add=lambda payload: admin.add_mapper_to_client_scope(scope_id, payload),
+        update=lambda mapper_id, payload: admin.update_mapper_in_client_scope(
+            scope_id, mapper_id, payload
+        ),
+        remove=lambda mapper_id: admin.delete_mapper_from_client_scope(scope_id, mapper_id),
+    )
+    current = scope.get("protocolMappers", [])
+    removed = wanted.get("removeMappers", [])
+    return changes + sync_mappers(owner, current, wanted["mappers"], removed)
+
+
+@dataclass(frozen=True)
+class MapperOwner:
+    """What holds protocol mappers (a client scope, a client), as the admin API edits them."""
+
+    label: str
+    add: Callable[[dict[str, Any]], object]
+    update: Callable[[str, dict[str, Any]], object]
+    remove: Callable[[str], object]
+
+
+def sync_mappers(
+    owner: MapperOwner,
+    current: list[dict[str, Any]],
+    wanted: list[dict[str, Any]],
+    removed: Iterable[str],
+) -> list[str]:
+    """Add or update each ``wanted`` mapper (matched by name) and remove the ``removed`` names
+    ``current`` has; a line per change."""
+    changes: list[str] = []
+    mappers = {m["name"]: m for m in current}
     for name in removed:
         if name in mappers:
-            admin.delete_mapper_from_client_scope(scope_id, mappers[name]["id"])
-            changes.append(f"removed mapper {wanted['name']}/{name}")
-    for mapper in wanted["mappers"]:
+            owner.remove(mappers[name]["id"])
+            changes.append(f"removed mapper {owner.label}/{name}")
+    for mapper in wanted:
         payload = {**mapper, "protocol": "openid-connect"}
-        current = mappers.get(mapper["name"])
-        if current is None:
-            admin.add_mapper_to_client_scope(scope_id, payload)
-            changes.append(f"added mapper {wanted['name']}/{mapper['name']}")
+        existing = mappers.get(mapper["name"])
+        if existing is None:
+            owner.add(payload)
+            changes.append(f"added mapper {owner.label}/{mapper['name']}")
         elif (
-            current.get("protocolMapper") != mapper["protocolMapper"]
-            or current.get("config") != mapper["config"]
+            existing.get("protocolMapper") != mapper["protocolMapper"]
+            or existing.get("config") != mapper["config"]
         ):
-            admin.update_mapper_in_client_scope(
-                scope_id, current["id"], {**payload, "id": current["id"]}
-            )
-            changes.append(f"updated mapper {wanted['name']}/{mapper['name']}")
+            owner.update(existing["id"], {**payload, "id": existing["id"]})
+            changes.append(f"updated mapper {owner.label}/{mapper['name']}")
     return changes
 
 

@@ -1,4 +1,4 @@
-"""The token exchange that brings the user along (``facade-profile`` scope), against the real
+"""The token exchange that brings the user along (``facade_profile`` claim), against the real
 Keycloak: the user it reads from the ID token is the admin API's user, an ID token that is
 not the user's for this client ends the session it came with, and the session's refreshes
 cost Keycloak no RSA signature."""
@@ -14,7 +14,7 @@ from facade.adapters.keycloak import KeycloakGateway
 from facade.core.errors import InvalidToken, Unavailable
 from facade.core.models import NewUser
 from facade.realm.apply import load_user_profile
-from facade.realm.profile_scope import PROPERTY_FIELDS
+from facade.realm.profile_claim import PROPERTY_FIELDS
 from tests.conftest import random_phone, random_username
 
 #: A value for every attribute of the realm's user profile (checked against it below, so an
