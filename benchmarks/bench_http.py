@@ -46,7 +46,10 @@ Setup and clean-up
     ``--users`` users are registered through the facade's own services on the same Keycloak
     and Redis namespace as the running facade. Codes for the code sign-in are planted in the
     code store (as the send step would store them, without delivery and rate limits), one per
-    user per round; sessions are logged out after each window, users deleted at the end. A code
+    user per round; sessions are logged out after each round, users deleted at the end. Every
+    window waits until a Keycloak on this machine is quiet (under a quarter of a core for a
+    second, at most 30 s): it goes on ending sessions and settling registrations after its calls
+    return, and a window started in that work measured up to 40% low. A code
     signs in once, so a code-login window can sign in at most ``--users`` people: the JSON's
     ``codes_ran_out`` says whether one did (then it measured the user count, not the facade;
     before 2026-12-05 the 500-800 users of every run capped the facade at 100-160 per second).
@@ -153,11 +156,21 @@ class Window:
     socket_errors: int
     p50_ms: float
     p99_ms: float
+    #: Keycloak's CPU over the window (None when it runs elsewhere).
+    keycloak_cpu_s: float | None = None
 
     @property
     def rate(self) -> float:
         """Successful answers per second: errors are never counted as throughput."""
         return (self.requests - self.non2xx) / self.seconds if self.seconds else 0.0
+
+    @property
+    def keycloak_ms_per_request(self) -> float | None:
+        """Keycloak's CPU per request, which does not depend on how much of a core it got: a
+        steadier reading than the rates on a shared machine."""
+        if self.keycloak_cpu_s is None or not self.requests:
+            return None
+        return 1000 * self.keycloak_cpu_s / self.requests
 
 
 @dataclass
@@ -209,10 +222,32 @@ class Pair:
             "facade_non2xx": sum(w.non2xx for w in self.facade),
             "keycloak_non2xx": sum(w.non2xx for w in self.keycloak),
             **({"codes_ran_out": any(self.ran_out)} if self.ran_out else {}),
+            **self._keycloak_cpu(),
+        }
+
+    def _keycloak_cpu(self) -> dict[str, Any]:
+        """Median Keycloak CPU per request of each side, when Keycloak ran here."""
+        medians: dict[str, float] = {}
+        for side, windows in (("facade", self.facade), ("keycloak", self.keycloak)):
+            readings = [w.keycloak_ms_per_request for w in windows]
+            known = [r for r in readings if r is not None]
+            if not known or len(known) < len(readings):
+                return {}
+            medians[f"keycloak_cpu_ms_{side}"] = round(statistics.median(known), 3)
+        return medians
+        if any(r is None for values in readings.values() for r in values):
+            return {}
+        medians = {side: statistics.median(v) for side, v in readings.items()}  # type: ignore[type-var]
+        return {
+            "keycloak_cpu_ms_facade": round(medians["facade"], 3),
+            "keycloak_cpu_ms_keycloak": round(medians["keycloak"], 3),
         }
 
 
-def run_wrk(request: Request, args: argparse.Namespace, workdir: Path) -> Window:
+def run_wrk(
+    request: Request, args: argparse.Namespace, workdir: Path, seconds: int | None = None
+) -> Window:
+    """One wrk window of ``seconds`` (default ``--seconds``) rotating through the lines."""
     data = workdir / f"lines-{secrets.token_hex(4)}.txt"
     data.write_text("\n".join(request.lines) + "\n", "utf-8")
     script = workdir / f"script-{secrets.token_hex(4)}.lua"
@@ -234,7 +269,7 @@ def run_wrk(request: Request, args: argparse.Namespace, workdir: Path) -> Window
             "wrk",
             f"--threads={args.wrk_threads}",
             f"--connections={args.connections}",
-            f"--duration={args.seconds}s",
+            f"--duration={seconds or args.seconds}s",
             "--timeout=10s",
             f"--script={script}",
             f"{base}://{host}",
@@ -290,6 +325,38 @@ def listening_pids(port: int) -> set[int]:
         ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=True
     ).stdout
     return {int(pid) for pid in re.findall(r"pid=(\d+)", output)}
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User plus system CPU the processes have used so far (``/proc``); a vanished one adds 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+#: A discarded window of the Keycloak baseline before each round's measured windows. Without
+#: it, whichever window came first in a round cost Keycloak 0.3-1.7 ms more CPU per request
+#: than the one after it (2026-12-05, code login, either side first): neither waiting for
+#: Keycloak to go quiet nor a full garbage collection before the window removed that.
+WARM_UP_SECONDS = 3
+
+
+def settle(pids: set[int], busy: float = 0.25, limit: float = 30.0) -> float:
+    """Wait until ``pids`` use less than ``busy`` of a core over one second (at most ``limit``
+    seconds); the seconds waited. What the setup between windows asks of Keycloak (registering
+    users, ending thousands of sessions) goes on after its calls return."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = cpu_seconds(pids)
+        time.sleep(1.0)
+        if cpu_seconds(pids) - before < busy:
+            break
+    return time.monotonic() - started
 
 
 class Pinning:
@@ -349,6 +416,8 @@ class Bench:
         self.services: Services = build_services(self.settings)
         self.realm = f"{args.keycloak_url}/realms/{self.settings.keycloak_realm}"
         self.users: list[tuple[str, str]] = []  # (user id, phone)
+        #: Keycloak's processes when it runs on this machine (none: windows start at once).
+        self.keycloak_pids = listening_pids(urlsplit(args.keycloak_url).port or 80)
 
     def register_users(self) -> None:
         for index in range(self.args.users):
@@ -535,17 +604,25 @@ def measure(bench: Bench, name: str, build: Callable[[], tuple[Request, Request]
         workdir = Path(tmp)
         for round_index in range(bench.args.rounds):
             facade, keycloak = build()  # fresh tokens and codes for every round
+            settle(bench.keycloak_pids)
+            run_wrk(keycloak, bench.args, workdir, seconds=WARM_UP_SECONDS)  # see WARM_UP_SECONDS
             order = [("facade", facade), ("keycloak", keycloak)]
             if round_index % 2:
                 order.reverse()
             for side, request in order:
+                settle(bench.keycloak_pids)
+                used = cpu_seconds(bench.keycloak_pids)
                 window = run_wrk(request, bench.args, workdir)
+                if bench.keycloak_pids:
+                    window.keycloak_cpu_s = cpu_seconds(bench.keycloak_pids) - used
                 getattr(pair, side).append(window)
                 if name == "code_login" and side == "facade":
                     pair.spent(window, len(request.lines))
+                cpu = window.keycloak_ms_per_request
                 print(
                     f"  {name:<16} {side:<8} {window.rate:8.1f}/s  p50 {window.p50_ms:7.2f} ms"
-                    f"  p99 {window.p99_ms:7.2f} ms  non-2xx {window.non2xx}",
+                    f"  p99 {window.p99_ms:7.2f} ms  non-2xx {window.non2xx}"
+                    + (f"  Keycloak {cpu:.2f} ms CPU/request" if cpu is not None else ""),
                     file=sys.stderr,
                 )
             if name == "code_login":

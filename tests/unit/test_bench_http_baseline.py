@@ -4,9 +4,12 @@ client that does both, never against the exchange alone."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
-from benchmarks.bench_http import Pair, Window
+from benchmarks.bench_http import Pair, Window, cpu_seconds, settle
 
 
 def window(rate: float) -> Window:
@@ -39,3 +42,34 @@ def test_a_code_window_that_used_every_planted_code_is_flagged():
 
 def test_pairs_of_reusable_requests_carry_no_code_flag():
     assert "codes_ran_out" not in Pair("refresh", [window(50)], [window(100)]).summary()
+
+
+def test_keycloak_cpu_per_request_is_the_median_of_each_sides_windows():
+    facade = [window(100), window(100), window(100)]  # 1,000 requests each
+    keycloak = [window(100), window(100), window(100)]
+    for w, seconds in zip(facade, [3.0, 2.5, 9.0], strict=True):
+        w.keycloak_cpu_s = seconds
+    for w, seconds in zip(keycloak, [2.0, 2.2, 1.0], strict=True):
+        w.keycloak_cpu_s = seconds
+    summary = Pair("code_login", facade, keycloak).summary()
+    assert summary["keycloak_cpu_ms_facade"] == 3.0  # 3 s over 1,000 requests
+    assert summary["keycloak_cpu_ms_keycloak"] == 2.0
+
+
+def test_no_keycloak_cpu_is_reported_when_a_window_could_not_read_it():
+    facade, keycloak = [window(100)], [window(100)]
+    facade[0].keycloak_cpu_s = 2.0  # Keycloak's side None: it ran on another machine
+    assert "keycloak_cpu_ms_facade" not in Pair("refresh", facade, keycloak).summary()
+
+
+def test_cpu_seconds_reads_this_process_and_ignores_a_vanished_one():
+    used = cpu_seconds({os.getpid()})
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    assert cpu_seconds({os.getpid()}) > used
+    assert cpu_seconds({2**22 + 1}) == 0.0  # above Linux's largest pid
+
+
+def test_settle_returns_once_the_processes_are_quiet():
+    assert settle({2**22 + 1}, limit=5.0) < 2.0  # nothing running: quiet at the first second
