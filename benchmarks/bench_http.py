@@ -573,28 +573,33 @@ class Bench:
         pipe.execute()
 
     def code_login(self) -> tuple[Request, Request]:
-        client = self.settings.client_for("member")
         self.evict_profiles()
         return (
             Request(f"{self.args.facade_url}/api/v1/auth/login/sms", "POST", self.plant_codes()),
-            Request(
-                f"{self.realm}/protocol/openid-connect/token",
-                "POST",
-                [
-                    "\t"
-                    + form(
-                        {
-                            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-                            "requested_subject": user_id,
-                            "requested_token_type": REFRESH_TOKEN_TYPE,
-                            "client_id": client.client_id,
-                            "client_secret": client.client_secret,
-                        }
-                    )
-                    for user_id, _ in self.users
-                ],
-                "application/x-www-form-urlencoded",
-            ),
+            self.exchanges(),
+        )
+
+    def exchanges(self, scope: str | None = None) -> Request:
+        """One impersonation per user for the member client (with ``scope``, if any)."""
+        client = self.settings.client_for("member")
+        return Request(
+            f"{self.realm}/protocol/openid-connect/token",
+            "POST",
+            [
+                "\t"
+                + form(
+                    {
+                        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                        "requested_subject": user_id,
+                        "requested_token_type": REFRESH_TOKEN_TYPE,
+                        "client_id": client.client_id,
+                        "client_secret": client.client_secret,
+                        **({"scope": scope} if scope else {}),
+                    }
+                )
+                for user_id, _ in self.users
+            ],
+            "application/x-www-form-urlencoded",
         )
 
 

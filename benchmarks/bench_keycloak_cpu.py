@@ -31,8 +31,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from benchmarks.bench_http import Bench, add_stack_arguments, listening_pids
-from benchmarks.bench_signin_cpu import cpu_seconds
+from benchmarks.bench_http import Bench, add_stack_arguments, cpu_seconds, listening_pids
 from facade.adapters.keycloak import KeycloakGateway
 
 CONTRACT = "member"

@@ -42,20 +42,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from benchmarks.bench_http import Bench, listening_pids
+from benchmarks.bench_http import Bench, cpu_seconds, listening_pids
 
-TICK = os.sysconf("SC_CLK_TCK")
 #: Every sign-in from its own client address, so per-IP limits never answer 429 instead.
 _ADDRESSES = itertools.count(1)
-
-
-def cpu_seconds(pids: set[int]) -> float:
-    """User plus system CPU of ``pids`` so far (threads included)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / TICK
 
 
 def free_port() -> int:

@@ -28,7 +28,7 @@ from typing import Any
 from keycloak import KeycloakAdmin
 
 from facade.core.models import User
-from facade.realm.sso import MapperOwner, sync_mappers
+from facade.realm.sso import client_mapper_owner, sync_mappers
 
 #: The ID token claim holding the profile; attributes sit under its ``attributes`` member.
 CLAIM = "facade_profile"
@@ -110,7 +110,7 @@ def apply_profile_mappers(
         client_uuid = admin.get_client_id(client_id)
         if client_uuid is None:
             raise RuntimeError(f"realm {realm} lacks the contract client {client_id!r}")
-        owner = _client_owner(admin, client_id, client_uuid)
+        owner = client_mapper_owner(admin, client_id, client_uuid)
         current = admin.get_mappers_from_client(client_uuid)
         stale = [
             m["name"]
@@ -126,17 +126,6 @@ def apply_profile_mappers(
         admin.delete_client_scope(legacy["id"])
         changes.append(f"removed client scope {LEGACY_SCOPE} (its mappers are on the clients)")
     return changes
-
-
-def _client_owner(admin: KeycloakAdmin, client_id: str, client_uuid: str) -> MapperOwner:
-    return MapperOwner(
-        label=client_id,
-        add=lambda payload: admin.add_mapper_to_client(client_uuid, payload),
-        update=lambda mapper_id, payload: admin.update_client_mapper(
-            client_uuid, mapper_id, payload
-        ),
-        remove=lambda mapper_id: admin.remove_client_mapper(client_uuid, mapper_id),
-    )
 
 
 def user_from_claim(user_id: str, profile: Mapping[str, Any]) -> User:

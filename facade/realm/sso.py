@@ -102,14 +102,7 @@ def apply_scope(admin: KeycloakAdmin, realm: str, wanted: dict[str, Any]) -> lis
         if scope_id not in defaults:
             admin.add_default_default_client_scope(scope_id)
             changes.append(f"made {wanted['name']} a default scope of new clients")
-    owner = MapperOwner(
-        label=wanted["name"],
-        add=lambda payload: admin.add_mapper_to_client_scope(scope_id, payload),
-        update=lambda mapper_id, payload: admin.update_mapper_in_client_scope(
-            scope_id, mapper_id, payload
-        ),
-        remove=lambda mapper_id: admin.delete_mapper_from_client_scope(scope_id, mapper_id),
-    )
+    owner = scope_mapper_owner(admin, wanted["name"], scope_id)
     current = scope.get("protocolMappers", [])
     removed = wanted.get("removeMappers", [])
     return changes + sync_mappers(owner, current, wanted["mappers"], removed)
@@ -123,6 +116,28 @@ class MapperOwner:
     add: Callable[[dict[str, Any]], object]
     update: Callable[[str, dict[str, Any]], object]
     remove: Callable[[str], object]
+
+
+def scope_mapper_owner(admin: KeycloakAdmin, name: str, scope_id: str) -> MapperOwner:
+    return MapperOwner(
+        label=name,
+        add=lambda payload: admin.add_mapper_to_client_scope(scope_id, payload),
+        update=lambda mapper_id, payload: admin.update_mapper_in_client_scope(
+            scope_id, mapper_id, payload
+        ),
+        remove=lambda mapper_id: admin.delete_mapper_from_client_scope(scope_id, mapper_id),
+    )
+
+
+def client_mapper_owner(admin: KeycloakAdmin, client_id: str, client_uuid: str) -> MapperOwner:
+    return MapperOwner(
+        label=client_id,
+        add=lambda payload: admin.add_mapper_to_client(client_uuid, payload),
+        update=lambda mapper_id, payload: admin.update_client_mapper(
+            client_uuid, mapper_id, payload
+        ),
+        remove=lambda mapper_id: admin.remove_client_mapper(client_uuid, mapper_id),
+    )
 
 
 def sync_mappers(

@@ -4,6 +4,8 @@ access token, and the optional scope earlier versions used gone."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import jwt
 import pytest
 from keycloak import KeycloakAdmin
@@ -20,6 +22,22 @@ from facade.realm.profile_claim import CLAIM, LEGACY_SCOPE, MAPPER_PREFIX, PROPE
 from tests.conftest import random_phone, random_username, realm_operator
 
 PASSWORD = "Secret123"
+
+
+@pytest.fixture
+def scratch_realm(keycloak, operator) -> Iterator[tuple[AdminLogin, KeycloakAdmin]]:
+    """A realm of its own made from the realm JSON and applied once: its login and an
+    operator of it."""
+    realm = load_realm()
+    name = f"ps{random_username()}"
+    realm["realm"] = name
+    operator.create_realm(realm)
+    try:
+        login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password, realm=name)
+        apply_realm(login)
+        yield login, realm_operator(keycloak, name)
+    finally:
+        operator.delete_realm(name)
 
 
 def _claim_mappers(admin: KeycloakAdmin, client_id: str) -> list[dict]:
@@ -87,90 +105,72 @@ def test_access_tokens_carry_none_of_the_profile(gateway, contract):
 
 
 def test_realm_apply_restores_the_mappers_and_id_token_signing_an_operator_changed(
-    keycloak, operator
+    scratch_realm,
 ):
-    realm = load_realm()
-    name = f"ps{random_username()}"
-    realm["realm"] = name
-    operator.create_realm(realm)
-    try:
-        login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password, realm=name)
-        apply_realm(login)
-        admin = realm_operator(keycloak, name)
-        member = admin.get_client_id("facade-member")
-        by_name = {m["name"]: m for m in admin.get_mappers_from_client(member)}
-        admin.remove_client_mapper(member, by_name[f"{MAPPER_PREFIX}attribute uid"]["id"])
-        leaky = by_name[f"{MAPPER_PREFIX}attribute points"]
-        leaky["config"]["access.token.claim"] = "true"
-        admin.update_client_mapper(member, leaky["id"], leaky)
-        nickname = by_name[f"{MAPPER_PREFIX}attribute nickname"]
-        # A stale mapper of the claim (an attribute the profile no longer has) goes; an
-        # operator's own mapper on the client stays.
-        admin.add_mapper_to_client(
-            member, {**nickname, "name": f"{MAPPER_PREFIX}attribute retired", "id": None}
-        )
-        admin.add_mapper_to_client(
-            member,
-            {
-                **nickname,
-                "name": "an operator's own",
-                "id": None,
-                "config": {**nickname["config"], "claim.name": "operator_nickname"},
-            },
-        )
-        customer = admin.get_client(admin.get_client_id("facade-customer"))
-        assert customer["attributes"]["id.token.signed.response.alg"] == "HS512"
-        customer["attributes"]["id.token.signed.response.alg"] = "RS256"
-        admin.update_client(customer["id"], customer)
+    login, admin = scratch_realm
+    member = admin.get_client_id("facade-member")
+    by_name = {m["name"]: m for m in admin.get_mappers_from_client(member)}
+    admin.remove_client_mapper(member, by_name[f"{MAPPER_PREFIX}attribute uid"]["id"])
+    leaky = by_name[f"{MAPPER_PREFIX}attribute points"]
+    leaky["config"]["access.token.claim"] = "true"
+    admin.update_client_mapper(member, leaky["id"], leaky)
+    nickname = by_name[f"{MAPPER_PREFIX}attribute nickname"]
+    # A stale mapper of the claim (an attribute the profile no longer has) goes; an
+    # operator's own mapper on the client stays.
+    admin.add_mapper_to_client(
+        member, {**nickname, "name": f"{MAPPER_PREFIX}attribute retired", "id": None}
+    )
+    admin.add_mapper_to_client(
+        member,
+        {
+            **nickname,
+            "name": "an operator's own",
+            "id": None,
+            "config": {**nickname["config"], "claim.name": "operator_nickname"},
+        },
+    )
+    customer = admin.get_client(admin.get_client_id("facade-customer"))
+    assert customer["attributes"]["id.token.signed.response.alg"] == "HS512"
+    customer["attributes"]["id.token.signed.response.alg"] = "RS256"
+    admin.update_client(customer["id"], customer)
 
-        changes = apply_realm(login)
+    changes = apply_realm(login)
 
-        assert sorted(changes) == sorted(
-            [
-                f"added mapper facade-member/{MAPPER_PREFIX}attribute uid",
-                f"updated mapper facade-member/{MAPPER_PREFIX}attribute points",
-                f"removed mapper facade-member/{MAPPER_PREFIX}attribute retired",
-                "updated contract client 'facade-customer' ['id.token.signed.response.alg']",
-            ]
-        )
-        names = {m["name"] for m in admin.get_mappers_from_client(member)}
-        assert "an operator's own" in names
-        assert f"{MAPPER_PREFIX}attribute retired" not in names
-        restored = admin.get_client(customer["id"])
-        assert restored["attributes"]["id.token.signed.response.alg"] == "HS512"
-        # The rest of the client is kept, its secret included.
-        assert restored["attributes"]["access.token.lifespan"] == "86400"
-        wanted = next(c for c in realm["clients"] if c["clientId"] == "facade-customer")
-        assert restored["secret"] == wanted["secret"]  # not a masked one written back
-        assert apply_realm(login) == []
-    finally:
-        operator.delete_realm(name)
+    assert sorted(changes) == sorted(
+        [
+            f"added mapper facade-member/{MAPPER_PREFIX}attribute uid",
+            f"updated mapper facade-member/{MAPPER_PREFIX}attribute points",
+            f"removed mapper facade-member/{MAPPER_PREFIX}attribute retired",
+            "updated contract client 'facade-customer' ['id.token.signed.response.alg']",
+        ]
+    )
+    names = {m["name"] for m in admin.get_mappers_from_client(member)}
+    assert "an operator's own" in names
+    assert f"{MAPPER_PREFIX}attribute retired" not in names
+    restored = admin.get_client(customer["id"])
+    assert restored["attributes"]["id.token.signed.response.alg"] == "HS512"
+    # The rest of the client is kept, its secret included.
+    assert restored["attributes"]["access.token.lifespan"] == "86400"
+    wanted = next(c for c in load_realm()["clients"] if c["clientId"] == "facade-customer")
+    assert restored["secret"] == wanted["secret"]  # not a masked one written back
+    assert apply_realm(login) == []
 
 
-def test_realm_apply_moves_a_realm_off_the_legacy_scope(keycloak, operator):
+def test_realm_apply_moves_a_realm_off_the_legacy_scope(scratch_realm):
     """A realm applied by an earlier version carries the mappers in the optional scope
     ``facade-profile``: apply removes it from the clients and the realm."""
-    realm = load_realm()
-    name = f"pl{random_username()}"
-    realm["realm"] = name
-    operator.create_realm(realm)
-    try:
-        login = AdminLogin(keycloak.url, keycloak.admin_user, keycloak.admin_password, realm=name)
-        apply_realm(login)
-        admin = realm_operator(keycloak, name)
-        scope_id = admin.create_client_scope(
-            {"name": LEGACY_SCOPE, "protocol": "openid-connect"}, skip_exists=True
-        )
-        for client_id in CONTRACT_CLIENTS:
-            admin.add_client_optional_client_scope(admin.get_client_id(client_id), scope_id, {})
+    login, admin = scratch_realm
+    scope_id = admin.create_client_scope(
+        {"name": LEGACY_SCOPE, "protocol": "openid-connect"}, skip_exists=True
+    )
+    for client_id in CONTRACT_CLIENTS:
+        admin.add_client_optional_client_scope(admin.get_client_id(client_id), scope_id, {})
 
-        changes = apply_realm(login)
+    changes = apply_realm(login)
 
-        assert changes == [f"removed client scope {LEGACY_SCOPE} (its mappers are on the clients)"]
-        assert admin.get_client_scope_by_name(LEGACY_SCOPE) is None
-        for client_id in CONTRACT_CLIENTS:
-            optional = admin.get_client_optional_client_scopes(admin.get_client_id(client_id))
-            assert LEGACY_SCOPE not in {s["name"] for s in optional}
-        assert apply_realm(login) == []
-    finally:
-        operator.delete_realm(name)
+    assert changes == [f"removed client scope {LEGACY_SCOPE} (its mappers are on the clients)"]
+    assert admin.get_client_scope_by_name(LEGACY_SCOPE) is None
+    for client_id in CONTRACT_CLIENTS:
+        optional = admin.get_client_optional_client_scopes(admin.get_client_id(client_id))
+        assert LEGACY_SCOPE not in {s["name"] for s in optional}
+    assert apply_realm(login) == []
