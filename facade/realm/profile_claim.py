@@ -118,11 +118,7 @@ def apply_profile_mappers(
             if m["name"].startswith(MAPPER_PREFIX) and m["name"] not in wanted_names
         ]
         changes += sync_mappers(owner, current, wanted, stale)
-        if legacy is not None:
-            optional = {s["id"] for s in admin.get_client_optional_client_scopes(client_uuid)}
-            if legacy["id"] in optional:
-                admin.delete_client_optional_client_scope(client_uuid, legacy["id"])
-    if legacy is not None:
+    if legacy is not None:  # Keycloak detaches it from every client that has it
         admin.delete_client_scope(legacy["id"])
         changes.append(f"removed client scope {LEGACY_SCOPE} (its mappers are on the clients)")
     return changes

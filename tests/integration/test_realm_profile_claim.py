@@ -174,3 +174,18 @@ def test_realm_apply_moves_a_realm_off_the_legacy_scope(scratch_realm):
         optional = admin.get_client_optional_client_scopes(admin.get_client_id(client_id))
         assert LEGACY_SCOPE not in {s["name"] for s in optional}
     assert apply_realm(login) == []
+
+
+def test_a_facade_of_an_earlier_version_still_gets_the_profile_after_apply(gateway):
+    """A rolling upgrade may run realm apply while earlier facades still ask for the removed
+    scope by name: Keycloak ignores the unknown scope and the clients' own mappers answer."""
+    user_id = gateway.create_user(
+        NewUser(
+            username=random_username(),
+            attributes={"phone_number": random_phone(), "nickname": "earlier"},
+        )
+    )
+    raw = gateway._exchange("member", user_id, {"scope": f"openid {LEGACY_SCOPE}"})
+    claims = jwt.decode(raw["id_token"], options={"verify_signature": False})
+    assert claims[CLAIM]["attributes"]["nickname"] == "earlier"
+    gateway.logout("member", raw["refresh_token"])
