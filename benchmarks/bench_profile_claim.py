@@ -47,8 +47,8 @@ from benchmarks.bench_http import (
     settle,
 )
 from facade.realm.apply import load_user_profile
+from facade.realm.mappers import client_mapper_owner, scope_mapper_owner, sync_mappers
 from facade.realm.profile_claim import MAPPER_PREFIX, profile_mappers
-from facade.realm.sso import client_mapper_owner, scope_mapper_owner, sync_mappers
 
 CLIENT = "facade-member"
 SCOPE = "bench-profile-scope"

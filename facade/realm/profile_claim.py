@@ -12,9 +12,10 @@ realm's declarative user profile (``keycloak-realm/user-profile.json``), which l
 attribute the realm keeps and so every attribute the facade reads: the two cannot drift.
 
 Why the clients' own mappers and not an optional client scope (``facade-profile``, which
-earlier versions used and ``facade realm apply`` now removes): asking an exchange for an
-optional scope cost Keycloak 11-24% more CPU than the plain exchange, the same mappers on the
-client 0-13% (wrk against Keycloak pinned to one core, paired rounds, README "Identity store").
+earlier versions used and ``facade realm apply`` now removes): under load, an exchange that
+names the scope cost Keycloak a median 19% more CPU than the plain exchange, while the same
+mappers on the client cost nothing measurable (``benchmarks.bench_profile_claim``, README
+"Identity store").
 
 ``facade realm apply`` writes them, like ``sso.json``'s scopes, rather than the imported realm
 JSON: they are derived from the user profile.
@@ -28,7 +29,7 @@ from typing import Any
 from keycloak import KeycloakAdmin
 
 from facade.core.models import User
-from facade.realm.sso import client_mapper_owner, sync_mappers
+from facade.realm.mappers import client_mapper_owner, sync_mappers
 
 #: The ID token claim holding the profile; attributes sit under its ``attributes`` member.
 CLAIM = "facade_profile"
