@@ -48,8 +48,9 @@ Setup and clean-up
     code store (as the send step would store them, without delivery and rate limits), one per
     user per round; sessions are logged out after each round, users deleted at the end. Every
     window waits until a Keycloak on this machine is quiet (under a quarter of a core for a
-    second, at most 30 s): it goes on ending sessions and settling registrations after its calls
-    return, and a window started in that work measured up to 40% low. A code
+    second, at most 30 s), since it goes on ending sessions and settling registrations after
+    its calls return, and each round starts with a discarded Keycloak window
+    (``WARM_UP_SECONDS``). A code
     signs in once, so a code-login window can sign in at most ``--users`` people: the JSON's
     ``codes_ran_out`` says whether one did (then it measured the user count, not the facade;
     before 2026-12-05 the 500-800 users of every run capped the facade at 100-160 per second).
@@ -342,7 +343,8 @@ def cpu_seconds(pids: set[int]) -> float:
 #: A discarded window of the Keycloak baseline before each round's measured windows. Without
 #: it, whichever window came first in a round cost Keycloak 0.3-1.7 ms more CPU per request
 #: than the one after it (2026-12-05, code login, either side first): neither waiting for
-#: Keycloak to go quiet nor a full garbage collection before the window removed that.
+#: Keycloak to go quiet nor a full garbage collection before the window removed that. With it
+#: the first window still cost up to 0.5 ms more in some runs: compare even numbers of rounds.
 WARM_UP_SECONDS = 3
 
 
