@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from benchmarks.bench_http import Bench, add_stack_arguments, cpu_seconds, listening_pids
+from benchmarks.bench_http import Bench, add_stack_arguments, cpu_seconds
 from facade.adapters.keycloak import KeycloakGateway
 
 CONTRACT = "member"
@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args)
     gateway = bench.services.identity
     assert isinstance(gateway, KeycloakGateway)
-    port = urlsplit(args.keycloak_url).port or 80
-    keycloak = listening_pids(port)
+    keycloak = bench.keycloak_pids
     if not keycloak:
+        port = urlsplit(args.keycloak_url).port or 80
         print(f"no process listens on Keycloak's port {port}", file=sys.stderr)
         return 2
     bench.register_users()

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             targets.insert(0, ("keycloak", KEYCLOAK))
         bench = Bench(args)
         bench.register_users()
-        keycloak = listening_pids(urlsplit(args.keycloak_url).port or 80)
+        keycloak = bench.keycloak_pids
         rows: dict[str, dict[str, list[float]]] = {
             name: {"facade_ms": [], "keycloak_ms": []} for name, _ in targets
         }
