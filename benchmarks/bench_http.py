@@ -328,6 +328,18 @@ def listening_pids(port: int) -> set[int]:
     return {int(pid) for pid in re.findall(r"pid=(\d+)", output)}
 
 
+def timed_window(
+    request: Request, args: argparse.Namespace, workdir: Path, keycloak: set[int]
+) -> Window:
+    """:func:`run_wrk`, with the CPU Keycloak's processes (``keycloak``, when it runs here)
+    used over the window."""
+    used = cpu_seconds(keycloak)
+    window = run_wrk(request, args, workdir)
+    if keycloak:
+        window.keycloak_cpu_s = cpu_seconds(keycloak) - used
+    return window
+
+
 def cpu_seconds(pids: set[int]) -> float:
     """User plus system CPU the processes have used so far (``/proc``); a vanished one adds 0."""
     total = 0
@@ -618,10 +630,7 @@ def measure(bench: Bench, name: str, build: Callable[[], tuple[Request, Request]
                 order.reverse()
             for side, request in order:
                 settle(bench.keycloak_pids)
-                used = cpu_seconds(bench.keycloak_pids)
-                window = run_wrk(request, bench.args, workdir)
-                if bench.keycloak_pids:
-                    window.keycloak_cpu_s = cpu_seconds(bench.keycloak_pids) - used
+                window = timed_window(request, bench.args, workdir, bench.keycloak_pids)
                 getattr(pair, side).append(window)
                 if name == "code_login" and side == "facade":
                     pair.spent(window, len(request.lines))

@@ -42,9 +42,9 @@ from benchmarks.bench_http import (
     Bench,
     Pinning,
     add_stack_arguments,
-    cpu_seconds,
     run_wrk,
     settle,
+    timed_window,
 )
 from facade.realm.apply import load_user_profile
 from facade.realm.mappers import client_mapper_owner, scope_mapper_owner, sync_mappers
@@ -150,9 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                     placement.put(where)
                     settle(bench.keycloak_pids)
                     run_wrk(request, args, Path(tmp), seconds=WARM_UP_SECONDS)
-                    used = cpu_seconds(bench.keycloak_pids)
-                    window = run_wrk(request, args, Path(tmp))
-                    spent = cpu_seconds(bench.keycloak_pids) - used
+                    window = timed_window(request, args, Path(tmp), bench.keycloak_pids)
+                    spent = window.keycloak_cpu_s or 0.0  # Keycloak runs here (checked above)
                     cost[variant].append(1000 * spent / max(window.requests, 1))
                     rate[variant].append(window.rate)
                     print(
