@@ -159,10 +159,9 @@ def main(argv: list[str] | None = None) -> int:
                         f"{cost[variant][-1]:.2f} ms CPU/request  non-2xx {window.non2xx}",
                         file=sys.stderr,
                     )
-                bench.logout_all()
     finally:
         placement.restore()
-        bench.logout_all()
+        bench.logout_all()  # once: ending sessions evicts the users from Keycloak's cache
         bench.delete_users()
     print(json.dumps(report(cost, rate, args, load_before)))
     return 0

@@ -72,3 +72,35 @@ def test_the_gateway_signs_in_a_verified_user_with_one_exchange(gateway, user_id
         claims.session_id
     )
     gateway.logout("customer", refreshed.refresh_token)
+
+
+def device_of_session(keycloak, access_token: str, session_id: str) -> dict[str, object]:
+    """The account API's view of one session (its ``browser`` comes from the device note)."""
+    answer = requests.get(
+        f"{keycloak.url}/realms/facade/account/sessions/devices",
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    found = [s for device in answer.json() for s in device["sessions"] if s["id"] == session_id]
+    assert len(found) == 1
+    return dict(found[0])
+
+
+def test_a_session_the_gateway_opens_carries_no_device_of_the_facades_own(
+    keycloak, gateway, user_id
+):
+    """Keycloak files the User-Agent of the request that opens a session as its device; the
+    facade's own would name no person's device, so the gateway sends none."""
+    tokens = gateway.exchange_for_user("member", user_id)
+    session_id = gateway.verify_access_token("member", tokens.access_token).session_id
+    assert session_id
+    assert device_of_session(keycloak, tokens.access_token, session_id).get("browser") is None
+    # The same call with a User-Agent does get one: the check above can fail.
+    answer = impersonate(keycloak, "facade-member", "dev-member-secret", user_id)
+    assert answer.status_code == 200, answer.text
+    named = answer.json()["access_token"]
+    named_session = jwt.decode(named, options={"verify_signature": False})["sid"]
+    assert device_of_session(keycloak, named, named_session).get("browser")
+    gateway.logout("member", tokens.refresh_token)
+    gateway.logout("member", answer.json()["refresh_token"])

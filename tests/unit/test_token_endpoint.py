@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import urllib3
@@ -156,22 +156,51 @@ assert [s.name for s in spans if s.kind == trace.SpanKind.CLIENT and s.parent.sp
 
 
 def test_a_get_carries_the_bearer_token_and_the_path_under_the_base():
+    answers = []
+    (request,) = requests_seen(
+        lambda base: answers.append(PooledEndpoint(base, 2, None).get("users/u-1", "abc")),
+        "/admin/realms/r/",
+    )
+    assert answers[0].status == 200 and answers[0].data == b"{}"
+    assert request[0] == "GET /admin/realms/r/users/u-1 HTTP/1.1"
+    assert "Authorization: Bearer abc" in request[1:]
+
+
+def requests_seen(
+    call: Callable[[str], object], path: str = "/realms/r/protocol/openid-connect/"
+) -> list[list[str]]:
+    """The request line and headers of each request ``call(base_url)`` makes to a listener
+    (``base_url``: the listener's address and ``path``)."""
     seen: list[bytes] = []
     server = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
-        connection, _ = server.accept()
-        seen.append(connection.recv(65536))
-        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-        connection.close()
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            seen.append(connection.recv(65536))
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            connection.close()
 
     threading.Thread(target=serve, daemon=True).start()
-    base = f"http://127.0.0.1:{server.getsockname()[1]}/admin/realms/r/"
     try:
-        response = PooledEndpoint(base, 2, None).get("users/u-1", "abc")
+        call(f"http://127.0.0.1:{server.getsockname()[1]}{path}")
     finally:
         server.close()
-    assert response.status == 200 and response.data == b"{}"
-    request_line, *headers = seen[0].decode().split("\r\n")
-    assert request_line == "GET /admin/realms/r/users/u-1 HTTP/1.1"
-    assert "Authorization: Bearer abc" in headers
+    return [raw.decode().split("\r\n\r\n")[0].split("\r\n") for raw in seen]
+
+
+def test_no_call_names_a_user_agent_for_keycloak_to_file_as_the_sessions_device():
+    def both(base: str) -> None:
+        PooledEndpoint(base, 2, None).post("token", {"grant_type": "password"})
+        PooledEndpoint(base, 2, None).get("userinfo", "abc")
+
+    post, get = requests_seen(both)
+    assert post[0].startswith("POST ") and get[0].startswith("GET ")
+    for headers in (post, get):
+        names = [line.split(":", 1)[0].lower() for line in headers[1:]]
+        assert "user-agent" not in names
+        assert "host" in names  # urllib3's other defaults stay
+    assert "Content-Type: application/x-www-form-urlencoded" in post
