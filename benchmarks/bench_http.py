@@ -40,7 +40,10 @@ Pinning (``--pin``)
     machine. ``--pin`` pins every thread of Keycloak's JVM to CPU 0 and of the facade's
     gunicorn processes to CPU 1 (``taskset -a -p``; processes found by the ports they listen
     on) for the whole run, and restores their affinity at the end; baseline windows then also
-    get one core for Keycloak. The JSON records the pinning.
+    get one core for Keycloak. The JSON records the pinning. Two cores are not two machines:
+    they share caches and memory, and the facade busy on CPU 1 alone costs Keycloak on CPU 0
+    about 8% more CPU per request than an idle CPU 1 does (``bench_neighbour``), a cost the
+    baseline windows, with only wrk on CPU 1, do not bear.
 
 Setup and clean-up
     ``--users`` users are registered through the facade's own services on the same Keycloak
