@@ -244,13 +244,6 @@ class Pair:
                 return {}
             medians[f"keycloak_cpu_ms_{side}"] = round(statistics.median(known), 3)
         return medians
-        if any(r is None for values in readings.values() for r in values):
-            return {}
-        medians = {side: statistics.median(v) for side, v in readings.items()}  # type: ignore[type-var]
-        return {
-            "keycloak_cpu_ms_facade": round(medians["facade"], 3),
-            "keycloak_cpu_ms_keycloak": round(medians["keycloak"], 3),
-        }
 
 
 def run_wrk(
