@@ -30,7 +30,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from benchmarks.bench_http import (
     WARM_UP_SECONDS,
@@ -40,7 +39,6 @@ from benchmarks.bench_http import (
     Window,
     add_stack_arguments,
     cpu_seconds,
-    listening_pids,
     run_wrk,
     settle,
     timed_window,
@@ -82,10 +80,10 @@ def busy_window(
     side: argparse.Namespace,
     tmp: Path,
     keycloak: set[int],
+    facade: set[int],
 ) -> tuple[Window, float]:
     """The exchange window while the facade serves ``side_request`` (``side``'s connections);
     and the facade's core share over it."""
-    facade = listening_pids(urlsplit(args.facade_url).port or 80)
     lasting = WARM_UP_SECONDS + args.seconds + 1  # covers the warm-up and the window
     loader = threading.Thread(target=run_wrk, args=(side_request, side, tmp, lasting))
     loader.start()
@@ -124,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     facade_core: list[float] = []
     load_before = os.getloadavg()
     try:
-        with tempfile.TemporaryDirectory() as tmp, Pinning(args.keycloak_url, args.facade_url):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Pinning(args.keycloak_url, args.facade_url) as pinning,
+        ):
+            _, facade = pinning.plan["facade"]
             side_request, _ = bench.profile()
             run_wrk(side_request, side, Path(tmp), seconds=3)  # the facade's caches filled
             request = bench.exchanges()
@@ -136,7 +138,13 @@ def main(argv: list[str] | None = None) -> int:
                         window = timed_window(request, args, Path(tmp), bench.keycloak_pids)
                     else:
                         window, share = busy_window(
-                            request, side_request, args, side, Path(tmp), bench.keycloak_pids
+                            request,
+                            side_request,
+                            args,
+                            side,
+                            Path(tmp),
+                            bench.keycloak_pids,
+                            facade,
                         )
                         facade_core.append(share)
                     cost[name].append(window.keycloak_ms_per_request or 0.0)
